@@ -1,0 +1,54 @@
+/**
+ * One catalogue of coded errors (fastify's lib/errors.js is the model). Every error that reaches a user
+ * (CLI line, method response, reported lastError) carries a stable code from here; foreign errors (fs,
+ * jco, the SDK) are wrapped at the boundary with `cause`. test/errors.test.ts checks the README lists them.
+ */
+export const ERROR_CODES = {
+  WH_ERR_SPEC_INVALID: { status: 400, text: 'invalid desired document' },
+  WH_ERR_SOURCE_UNSUPPORTED: { status: 400, text: 'unsupported source' },
+  WH_ERR_SOURCE_NOT_ALLOWED: { status: 400, text: 'source not allowed' },
+  WH_ERR_DIGEST_REQUIRED: { status: 400, text: 'sha256 required' },
+  WH_ERR_DIGEST_MISMATCH: { status: 400, text: 'sha256 mismatch' },
+  WH_ERR_BLOB_TOO_LARGE: { status: 400, text: 'blob too large' },
+  WH_ERR_FETCH_FAILED: { status: 500, text: 'fetch failed' },
+  WH_ERR_NOT_WASM: { status: 400, text: 'not a WebAssembly binary' },
+  WH_ERR_COMPILE_FAILED: { status: 400, text: 'compile failed' },
+  WH_ERR_KIND_UNSUPPORTED: { status: 400, text: 'unsupported workload kind' },
+  WH_ERR_MEMORY_LIMIT: { status: 400, text: 'memory limit below the module minimum' },
+  WH_ERR_INSTANTIATE_FAILED: { status: 400, text: 'instantiate failed' },
+  WH_ERR_BAD_PAYLOAD: { status: 400, text: 'bad payload' },
+  WH_ERR_WORKLOAD_UNKNOWN: { status: 404, text: 'unknown workload' },
+  WH_ERR_METHOD_UNKNOWN: { status: 404, text: 'unknown method' },
+  WH_ERR_NOT_RUNNING: { status: 409, text: 'workload not running' },
+  WH_ERR_QUEUE_FULL: { status: 503, text: 'workload queue full' },
+  WH_ERR_GUEST: { status: 500, text: 'guest returned an error' },
+  WH_ERR_CALL_TIMEOUT: { status: 504, text: 'call timed out' },
+  WH_ERR_TRAP: { status: 500, text: 'guest trapped' },
+  WH_ERR_OOM: { status: 500, text: 'guest out of memory' },
+  WH_ERR_EXIT: { status: 500, text: 'guest exited' },
+  WH_ERR_CLI_USAGE: { status: 400, text: 'usage' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class WasmhostError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WasmhostError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+export function isWasmhostError(err: unknown, code?: ErrorCode): err is WasmhostError {
+  return err instanceof WasmhostError && (code === undefined || err.code === code);
+}
+
+/** Message of any thrown value, for logs and reported properties; never a stack. */
+export function errorText(err: unknown): string {
+  if (err instanceof WasmhostError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,22 @@
+import type { WorkloadKind } from './protocol.js';
+
+/** Bump when the layout of a compiled cache entry changes; part of every cache key. */
+export const COMPILE_FORMAT = 1;
+export const COMPONENT_FILE = 'component.mjs';
+export const META_FILE = 'meta.json';
+
+export interface CompiledMeta {
+  kind: WorkloadKind | undefined;
+  imports: string[];
+  exports: string[];
+  coreModules: string[];
+  adaptedFromPreview1: boolean;
+}
+
+export interface CompileRequest {
+  id: number;
+  bytes: Uint8Array;
+  outDir: string;
+}
+
+export type CompileResponse = { id: number; ok: true; meta: CompiledMeta } | { id: number; ok: false; error: string };

@@ -1,0 +1,66 @@
+/**
+ * Transpiler thread. jco-transpile needs ~240 MB while it runs (field notes), so it lives in its own
+ * worker that the Compiler ends when idle: the memory goes back and the host's main thread never
+ * blocks on a transpile.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parentPort } from 'node:worker_threads';
+import { transpileBytes } from '@bytecodealliance/jco-transpile';
+import { componentNew } from '@bytecodealliance/jco-transpile/wasm-tools';
+import { COMPONENT_FILE, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
+import { isCoreModule } from './binary.js';
+import { packageRoot } from './package-root.js';
+import type { WorkloadKind } from './protocol.js';
+
+const jcoDir = packageRoot('@bytecodealliance/jco');
+
+/** jco 1.35's generated code reads process.env.JCO_DEBUG on every call; a constant is ~45% faster. */
+const JCO_DEBUG_READ = /globalThis\?\.process\?\.env\?\.JCO_DEBUG/g;
+
+async function compile(request: CompileRequest): Promise<CompiledMeta> {
+  let component = request.bytes;
+  const adaptedFromPreview1 = isCoreModule(component);
+  if (adaptedFromPreview1) {
+    // A WASI preview1 program (seed-style wasm32-wasi): adapt to a component with jco's command adapter.
+    const adapter = await readFile(join(jcoDir, 'lib', 'wasi_snapshot_preview1.command.wasm'));
+    component = await componentNew(component, [['wasi_snapshot_preview1', adapter]]);
+  }
+  const result = await transpileBytes(component, { name: 'component', instantiation: 'async', base64Cutoff: 0, emitTypescriptDeclarations: false } as Parameters<typeof transpileBytes>[1]);
+  const exports = result.exports.map(([name]) => name);
+  const meta: CompiledMeta = {
+    kind: kindOf(exports),
+    imports: result.imports,
+    exports,
+    coreModules: Object.keys(result.files).filter((f) => f.endsWith('.wasm')),
+    adaptedFromPreview1,
+  };
+  const tmp = `${request.outDir}.tmp-${process.pid}-${Date.now()}`;
+  await mkdir(tmp, { recursive: true });
+  for (const [file, bytes] of Object.entries(result.files)) {
+    if (file.endsWith('.d.ts')) continue;
+    const target = file === 'component.js' ? COMPONENT_FILE : file;
+    const data = file.endsWith('.js') ? Buffer.from(bytes).toString('utf8').replace(JCO_DEBUG_READ, 'false') : bytes;
+    await mkdir(dirname(join(tmp, target)), { recursive: true });
+    await writeFile(join(tmp, target), data);
+  }
+  await writeFile(join(tmp, META_FILE), JSON.stringify(meta));
+  await rm(request.outDir, { recursive: true, force: true });
+  await rename(tmp, request.outDir);
+  return meta;
+}
+
+function kindOf(exports: string[]): WorkloadKind | undefined {
+  const has = (prefix: string) => exports.some((e) => e === prefix || e.startsWith(`${prefix}@`));
+  if (has('edge:host/handler')) return 'handler';
+  if (has('wasi:cli/run')) return 'command';
+  if (has('wasi:http/incoming-handler')) return 'http';
+  return undefined;
+}
+
+parentPort!.on('message', (request: CompileRequest) => {
+  compile(request).then(
+    (meta) => parentPort!.postMessage({ id: request.id, ok: true, meta } satisfies CompileResponse),
+    (err: unknown) => parentPort!.postMessage({ id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies CompileResponse),
+  );
+});

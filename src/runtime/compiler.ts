@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { WasmhostError } from '../errors.js';
+import { assertWasm } from './binary.js';
+import { packageVersion } from './package-root.js';
+import { COMPILE_FORMAT, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
+
+/** A new transpiler may generate different code: its version is part of the cache key. */
+export const TOOLCHAIN = `jco-transpile-${packageVersion('@bytecodealliance/jco-transpile')}-f${COMPILE_FORMAT}`;
+const IDLE_MS = 5000;
+
+export interface CompiledComponent {
+  readonly digest: string;
+  readonly dir: string;
+  readonly meta: CompiledMeta;
+}
+
+/**
+ * Turns component (or preview1 module) bytes into cached transpiled output under `cacheDir`, keyed by
+ * digest and toolchain. The transpiler is loaded lazily in its own worker, ended after IDLE_MS idle.
+ * Concurrent requests for one digest share one compile.
+ */
+export class Compiler {
+  readonly #inFlight = new Map<string, Promise<CompiledComponent>>();
+  readonly #waiting = new Map<number, { resolve: (m: CompiledMeta) => void; reject: (e: Error) => void }>();
+  #worker: Worker | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #nextId = 1;
+
+  constructor(private readonly cacheDir: string) {}
+
+  compile(bytes: Uint8Array, digest: string): Promise<CompiledComponent> {
+    const dir = join(this.cacheDir, `${digest}-${TOOLCHAIN}`);
+    let pending = this.#inFlight.get(dir);
+    if (!pending) {
+      pending = this.#compileOnce(bytes, digest, dir).finally(() => this.#inFlight.delete(dir));
+      this.#inFlight.set(dir, pending);
+    }
+    return pending;
+  }
+
+  /** Ends the transpiler thread now (it restarts on the next compile). */
+  async close(): Promise<void> {
+    clearTimeout(this.#idleTimer);
+    const worker = this.#worker;
+    this.#worker = undefined;
+    await worker?.terminate();
+  }
+
+  async #compileOnce(bytes: Uint8Array, digest: string, dir: string): Promise<CompiledComponent> {
+    const cached = await readMeta(dir);
+    if (cached) return { digest, dir, meta: cached };
+    assertWasm(bytes);
+    try {
+      const meta = await this.#request(bytes, dir);
+      return { digest, dir, meta };
+    } catch (err) {
+      throw new WasmhostError('WH_ERR_COMPILE_FAILED', `cannot compile the component: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  #request(bytes: Uint8Array, outDir: string): Promise<CompiledMeta> {
+    clearTimeout(this.#idleTimer);
+    const worker = this.#ensureWorker();
+    const id = this.#nextId++;
+    worker.ref(); // a compile in progress keeps the process alive; an idle transpiler does not
+    return new Promise<CompiledMeta>((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      worker.postMessage({ id, bytes, outDir } satisfies CompileRequest);
+    });
+  }
+
+  #ensureWorker(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL('./compile-worker.js', import.meta.url), { env: {} });
+    worker.on('message', (response: CompileResponse) => {
+      const waiter = this.#waiting.get(response.id);
+      this.#waiting.delete(response.id);
+      if (response.ok) waiter?.resolve(response.meta);
+      else waiter?.reject(new Error(response.error));
+      if (this.#waiting.size === 0) {
+        worker.unref();
+        this.#idleTimer = setTimeout(() => void this.close(), IDLE_MS).unref();
+      }
+    });
+    const failAll = (err: Error) => {
+      if (this.#worker === worker) this.#worker = undefined;
+      for (const waiter of this.#waiting.values()) waiter.reject(err);
+      this.#waiting.clear();
+    };
+    worker.on('error', failAll);
+    worker.on('exit', () => failAll(new Error('the transpiler thread exited')));
+    this.#worker = worker;
+    return worker;
+  }
+}
+
+async function readMeta(dir: string): Promise<CompiledMeta | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, META_FILE), 'utf8')) as CompiledMeta;
+  } catch {
+    return undefined;
+  }
+}

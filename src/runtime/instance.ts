@@ -1,0 +1,241 @@
+import { once } from 'node:events';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { WasmhostError, type ErrorCode } from '../errors.js';
+import type { CompiledComponent } from './compiler.js';
+import { COMPONENT_FILE } from './compile-format.js';
+import { splitLines } from './line-splitter.js';
+import type { Effect, Fatal, FailureReason, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const CLOSE_GRACE_MS = 1000;
+
+export interface InstanceConfig {
+  readonly workload: string;
+  readonly compiled: CompiledComponent;
+  readonly modules: Record<string, WebAssembly.Module>;
+  readonly memoryMb: number;
+  readonly callTimeoutMs: number;
+  readonly messagesPerSecond: number;
+  readonly maxMessageBytes: number;
+  readonly config: Record<string, string>;
+  readonly env: Record<string, string>;
+  readonly args: readonly string[];
+  readonly preopens: Record<string, string>;
+  readonly allowedHosts: readonly string[];
+  readonly kvDir: string | undefined;
+  readonly maxQueuedCalls?: number;
+}
+
+export interface InstanceListener {
+  effects(effects: Effect[]): void;
+  stdout(line: string): void;
+  stderr(line: string): void;
+  /** Once, when the worker is gone: `fatal` says why, undefined for a requested stop. */
+  ended(fatal: Fatal | undefined): void;
+}
+
+interface PendingCall {
+  readonly id: number;
+  readonly call: HandlerCall;
+  readonly timeoutMs: number | undefined;
+  resolve(value: string | undefined): void;
+  reject(err: WasmhostError): void;
+}
+
+const FATAL_CODES: Record<FailureReason, ErrorCode> = {
+  oom: 'WH_ERR_OOM',
+  timeout: 'WH_ERR_CALL_TIMEOUT',
+  trap: 'WH_ERR_TRAP',
+  exit: 'WH_ERR_EXIT',
+  budget: 'WH_ERR_GUEST',
+  'init-failed': 'WH_ERR_GUEST',
+};
+
+/**
+ * One running workload: a worker thread holding one guest instance (wasmtime's Store). Calls run one at
+ * a time in order; each has a deadline, and a missed deadline ends the worker (the only way to stop a
+ * guest stuck in a loop). After any fatal error the instance is gone; the supervisor makes a new one.
+ */
+export class WorkloadInstance {
+  readonly #worker: Worker;
+  readonly #config: InstanceConfig;
+  readonly #listener: InstanceListener;
+  readonly #queue: PendingCall[] = [];
+  readonly #stdioDone: Promise<unknown>;
+  #current: PendingCall | undefined;
+  #deadline: NodeJS.Timeout | undefined;
+  #nextId = 1;
+  #ended = false;
+  #closing = false;
+  #endedPromise: Promise<void> | undefined;
+
+  private constructor(config: InstanceConfig, listener: InstanceListener, worker: Worker) {
+    this.#config = config;
+    this.#worker = worker;
+    this.#listener = listener;
+    const init: WorkerInit = {
+      workload: config.workload,
+      componentUrl: pathToFileURL(join(config.compiled.dir, COMPONENT_FILE)).href,
+      modules: config.modules,
+      kind: config.compiled.meta.kind ?? 'handler',
+      memoryLimitBytes: config.memoryMb * 1048576,
+      config: Object.entries(config.config),
+      env: config.env,
+      args: [...config.args],
+      preopens: config.preopens,
+      allowedHosts: [...config.allowedHosts],
+      kvDir: config.kvDir,
+      messagesPerSecond: config.messagesPerSecond,
+      maxMessageBytes: config.maxMessageBytes,
+    };
+    worker.postMessage({ type: 'init', init } satisfies HostToWorker);
+    if (worker.stdout) {
+      splitLines(this.#worker.stdout, config.maxMessageBytes, (line) => listener.stdout(line));
+      splitLines(this.#worker.stderr, 8192, (line) => listener.stderr(line));
+      this.#stdioDone = Promise.all([once(this.#worker.stdout, 'end'), once(this.#worker.stderr, 'end')]).catch(() => undefined);
+    } else {
+      this.#stdioDone = Promise.resolve();
+    }
+  }
+
+  /**
+   * Instantiates the guest in `worker` (from spawnWorkloadWorker: it captures stdio unless the config
+   * inherits it); resolves once the guest is ready for calls.
+   */
+  static async start(config: InstanceConfig, listener: InstanceListener, worker: Worker): Promise<WorkloadInstance> {
+    const instance = new WorkloadInstance(config, listener, worker);
+    await instance.#waitReady();
+    return instance;
+  }
+
+  get workload(): string {
+    return this.#config.workload;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  get queued(): number {
+    return this.#queue.length + (this.#current ? 1 : 0);
+  }
+
+  /** Queues a guest call. `timeoutMs` undefined means no deadline (a command's `run`). */
+  call(call: HandlerCall, timeoutMs: number | undefined = this.#config.callTimeoutMs): Promise<string | undefined> {
+    if (this.#ended) return Promise.reject(new WasmhostError('WH_ERR_NOT_RUNNING', `${this.workload} is not running`));
+    if (this.#queue.length >= (this.#config.maxQueuedCalls ?? 1000)) {
+      return Promise.reject(new WasmhostError('WH_ERR_QUEUE_FULL', `${this.workload} has ${this.#queue.length} calls queued`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, call, timeoutMs, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Stops the worker; calls still queued fail with WH_ERR_NOT_RUNNING. */
+  stop(): Promise<void> {
+    return this.#end(undefined);
+  }
+
+  /** Lets the worker finish on its own (flushing its stdout), then ends it. For commands that returned. */
+  async close(): Promise<void> {
+    if (this.#ended) return this.#endedPromise;
+    this.#closing = true;
+    this.#worker.postMessage({ type: 'close' } satisfies HostToWorker);
+    const timer = setTimeout(() => void this.#worker.terminate(), CLOSE_GRACE_MS);
+    await once(this.#worker, 'exit').catch(() => undefined);
+    clearTimeout(timer);
+    return this.#end(undefined);
+  }
+
+  #waitReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const fail = (message: string, fatal: Fatal) => {
+        void this.#end(fatal);
+        reject(new WasmhostError('WH_ERR_INSTANTIATE_FAILED', message));
+      };
+      const timer = setTimeout(() => fail('instantiation timed out', { reason: 'timeout', message: 'instantiation timed out' }), STARTUP_TIMEOUT_MS);
+      this.#worker.on('message', (message: WorkerToHost) => {
+        if (message.type === 'ready') {
+          clearTimeout(timer);
+          if (message.effects.length) this.#listener.effects(message.effects);
+          resolve();
+        } else if (message.type === 'startup-failed') {
+          clearTimeout(timer);
+          fail(message.error, { reason: 'init-failed', message: message.error });
+        } else {
+          this.#onMessage(message);
+        }
+      });
+      this.#worker.on('error', (err: Error & { code?: string }) => {
+        clearTimeout(timer);
+        const reason: FailureReason = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom' : 'trap';
+        const fatal = { reason, message: err.message };
+        reject(new WasmhostError('WH_ERR_INSTANTIATE_FAILED', err.message));
+        void this.#end(fatal);
+      });
+      this.#worker.on('exit', () => {
+        clearTimeout(timer);
+        reject(new WasmhostError('WH_ERR_INSTANTIATE_FAILED', 'worker exited during start'));
+        void this.#end(this.#closing ? undefined : { reason: 'trap', message: 'worker exited unexpectedly' });
+      });
+    });
+  }
+
+  #onMessage(message: WorkerToHost): void {
+    if (message.type === 'effects') {
+      this.#listener.effects(message.effects);
+      return;
+    }
+    if (message.type !== 'result') return;
+    const current = this.#current;
+    if (!current || current.id !== message.id) return;
+    clearTimeout(this.#deadline);
+    this.#current = undefined;
+    if (message.effects.length) this.#listener.effects(message.effects);
+    if (message.ok) {
+      current.resolve(message.value);
+    } else if (message.fatal) {
+      current.reject(new WasmhostError(FATAL_CODES[message.fatal.reason], message.fatal.message));
+      void this.#end(message.fatal);
+      return;
+    } else {
+      current.reject(new WasmhostError('WH_ERR_GUEST', message.error));
+    }
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#current || this.#ended) return;
+    const next = this.#queue.shift();
+    if (!next) return;
+    this.#current = next;
+    if (next.timeoutMs !== undefined) {
+      const ms = next.timeoutMs;
+      this.#deadline = setTimeout(() => {
+        const fatal: Fatal = { reason: 'timeout', message: `${next.call.fn} did not return within limits.callTimeoutMs (${ms} ms)` };
+        next.reject(new WasmhostError('WH_ERR_CALL_TIMEOUT', fatal.message));
+        this.#current = undefined;
+        void this.#end(fatal);
+      }, ms);
+    }
+    this.#worker.postMessage({ type: 'call', id: next.id, call: next.call } satisfies HostToWorker);
+  }
+
+  #end(fatal: Fatal | undefined): Promise<void> {
+    if (this.#endedPromise) return this.#endedPromise;
+    this.#ended = true;
+    clearTimeout(this.#deadline);
+    const error = new WasmhostError(fatal ? FATAL_CODES[fatal.reason] : 'WH_ERR_NOT_RUNNING', fatal?.message ?? `${this.workload} was stopped`);
+    for (const pending of [this.#current, ...this.#queue.splice(0)]) pending?.reject(error);
+    this.#current = undefined;
+    this.#endedPromise = (async () => {
+      await this.#worker.terminate();
+      await this.#stdioDone;
+      this.#listener.ended(fatal);
+    })();
+    return this.#endedPromise;
+  }
+}

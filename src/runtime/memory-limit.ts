@@ -1,0 +1,80 @@
+import { WasmhostError } from '../errors.js';
+
+const PAGE_BYTES = 65536;
+const MEMORY_SECTION = 5;
+const HAS_MAX = 0x01;
+const MEMORY64 = 0x04;
+
+/**
+ * Rewrites the maximum of every memory a core module defines to at most `limitMb`, so that growth past
+ * the workload's `memoryMb` fails inside the guest (memory.grow returns -1). Worker resourceLimits do not
+ * cover wasm memory (field notes), so this is the only cap. Imported memories are capped where defined.
+ */
+export function capMemories(module: Uint8Array, limitMb: number): Uint8Array<ArrayBuffer> {
+  const limitPages = Math.floor((limitMb * 1024 * 1024) / PAGE_BYTES);
+  const chunks: Uint8Array[] = [module.subarray(0, 8)]; // magic + version
+  let pos = 8;
+  while (pos < module.length) {
+    const id = module[pos++]!;
+    const [size, sizeLen] = readU32(module, pos);
+    pos += sizeLen;
+    const payload = module.subarray(pos, pos + size);
+    pos += size;
+    const body = id === MEMORY_SECTION ? rewriteMemorySection(payload, limitPages, limitMb) : payload;
+    chunks.push(Uint8Array.from([id, ...writeU32(body.length)]), body);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+function rewriteMemorySection(payload: Uint8Array, limitPages: number, limitMb: number): Uint8Array {
+  const out: number[] = [];
+  let pos = 0;
+  const [count, countLen] = readU32(payload, pos);
+  pos += countLen;
+  out.push(...writeU32(count));
+  for (let i = 0; i < count; i++) {
+    const flags = payload[pos++]!;
+    if (flags & MEMORY64) throw new WasmhostError('WH_ERR_MEMORY_LIMIT', 'memory64 modules are not supported');
+    const [min, minLen] = readU32(payload, pos);
+    pos += minLen;
+    let max = Infinity;
+    if (flags & HAS_MAX) {
+      const [m, maxLen] = readU32(payload, pos);
+      pos += maxLen;
+      max = m;
+    }
+    if (min > limitPages) {
+      throw new WasmhostError(
+        'WH_ERR_MEMORY_LIMIT',
+        `the module needs ${Math.ceil((min * PAGE_BYTES) / 1048576)} MB of memory at start; limits.memoryMb is ${limitMb}`,
+      );
+    }
+    out.push(flags | HAS_MAX, ...writeU32(min), ...writeU32(Math.min(max, limitPages)));
+  }
+  return Buffer.concat([Uint8Array.from(out), payload.subarray(pos)]);
+}
+
+function readU32(bytes: Uint8Array, start: number): [value: number, length: number] {
+  let result = 0;
+  let shift = 0;
+  let pos = start;
+  for (;;) {
+    const byte = bytes[pos++];
+    if (byte === undefined) throw new WasmhostError('WH_ERR_NOT_WASM', 'truncated LEB128 in core module');
+    result += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return [result, pos - start];
+    shift += 7;
+  }
+}
+
+function writeU32(value: number): number[] {
+  const out: number[] = [];
+  let v = value;
+  do {
+    let byte = v % 128;
+    v = Math.floor(v / 128);
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}

@@ -1,0 +1,60 @@
+/**
+ * Messages between the main thread and a workload's worker thread. Data only: the worker owns the guest
+ * instance, the main thread owns everything else.
+ */
+
+export type WorkloadKind = 'handler' | 'command' | 'http';
+
+/** Why a workload instance ended (design.md, issue 5's reasons). */
+export type FailureReason = 'oom' | 'timeout' | 'trap' | 'exit' | 'budget' | 'init-failed';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+export interface GuestMessage {
+  body: Uint8Array;
+  contentType: string | undefined;
+  properties: Array<[string, string]>;
+}
+
+export type HandlerCall =
+  | { fn: 'init' }
+  | { fn: 'onTimer' }
+  | { fn: 'onMessage'; source: string; msg: GuestMessage }
+  | { fn: 'onMethod'; name: string; payload: string }
+  | { fn: 'run' };
+
+/** Everything a worker needs to build the sandbox; sent as its first message. */
+export interface WorkerInit {
+  workload: string;
+  componentUrl: string;
+  /** Core modules by the file name the generated code asks for, compiled and memory-capped. */
+  modules: Record<string, WebAssembly.Module>;
+  kind: WorkloadKind;
+  memoryLimitBytes: number;
+  config: Array<[string, string]>;
+  env: Record<string, string>;
+  args: string[];
+  preopens: Record<string, string>;
+  allowedHosts: string[];
+  kvDir: string | undefined;
+  messagesPerSecond: number;
+  maxMessageBytes: number;
+}
+
+/** Side effects a guest made during a call, posted in one batch (one postMessage per call, not per send). */
+export type Effect =
+  | { type: 'telemetry'; output: string; msg: GuestMessage }
+  | { type: 'publish'; topic: string; msg: GuestMessage }
+  | { type: 'log'; level: LogLevel; message: string }
+  | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http'; reason: FailureReason | 'invalid' | 'denied'; detail: string; count: number };
+
+export type Fatal = { reason: FailureReason; message: string; exitCode?: number };
+
+export type WorkerToHost =
+  | { type: 'ready'; effects: Effect[] }
+  | { type: 'effects'; effects: Effect[] }
+  | { type: 'result'; id: number; ok: true; value: string | undefined; effects: Effect[] }
+  | { type: 'result'; id: number; ok: false; error: string; fatal: Fatal | undefined; effects: Effect[] }
+  | { type: 'startup-failed'; error: string };
+
+export type HostToWorker = { type: 'init'; init: WorkerInit } | { type: 'call'; id: number; call: HandlerCall } | { type: 'close' };

@@ -1,0 +1,50 @@
+import { Worker } from 'node:worker_threads';
+
+/** JS heap of a workload worker (jco glue, host API); guest linear memory is capped separately. */
+const WORKER_HEAP_MB = 128;
+
+/** A fresh workload worker, not yet told which guest to run (it waits for an `init` message). */
+export function spawnWorkloadWorker(captureStdio: boolean): Worker {
+  return new Worker(new URL('./worker/main.js', import.meta.url), {
+    env: {}, // the host's environment never reaches a guest, not even through shim defaults
+    argv: [],
+    stdout: captureStdio,
+    stderr: captureStdio,
+    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+  });
+}
+
+/**
+ * Keeps one started worker ready: starting a thread and loading preview2-shim take ~90 ms together,
+ * which would otherwise be paid on every workload start and restart. The spare is unref'd so it never
+ * keeps the process alive.
+ */
+export class WarmWorkers {
+  #spare: Worker | undefined;
+  #closed = false;
+
+  take(): Worker {
+    const worker = this.#spare ?? spawnWorkloadWorker(true);
+    this.#spare = undefined;
+    worker.ref();
+    if (!this.#closed) setImmediate(() => this.#refill());
+    return worker;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const spare = this.#spare;
+    this.#spare = undefined;
+    await spare?.terminate();
+  }
+
+  #refill(): void {
+    if (this.#spare || this.#closed) return;
+    const worker = spawnWorkloadWorker(true);
+    worker.unref();
+    worker.on('error', () => {
+      if (this.#spare === worker) this.#spare = undefined;
+    });
+    this.#spare = worker;
+  }
+}

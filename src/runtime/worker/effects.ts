@@ -1,0 +1,64 @@
+import type { Effect, FailureReason } from '../protocol.js';
+
+/** Refill-per-second token bucket; the burst equals one second's budget. */
+export class TokenBucket {
+  #tokens: number;
+  #last = performance.now();
+  constructor(private readonly perSecond: number) {
+    this.#tokens = perSecond;
+  }
+  take(): boolean {
+    const now = performance.now();
+    this.#tokens = Math.min(this.perSecond, this.#tokens + ((now - this.#last) / 1000) * this.perSecond);
+    this.#last = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
+
+type RefusedWhat = Extract<Effect, { type: 'refused' }>['what'];
+type RefusedReason = FailureReason | 'invalid' | 'denied';
+
+const FLUSH_COUNT = 256;
+const FLUSH_AGE_MS = 100;
+
+/**
+ * Collects what a guest does during a call so it crosses to the main thread in one postMessage.
+ * Long calls (a command's `run`) flush by count and age so telemetry is not held back.
+ */
+export class EffectBuffer {
+  #effects: Effect[] = [];
+  #firstAt = 0;
+  readonly #refused = new Map<string, Extract<Effect, { type: 'refused' }>>();
+
+  constructor(private readonly flushNow: (effects: Effect[]) => void) {}
+
+  push(effect: Effect): void {
+    if (this.#effects.length === 0) this.#firstAt = performance.now();
+    this.#effects.push(effect);
+    if (this.#effects.length >= FLUSH_COUNT || performance.now() - this.#firstAt > FLUSH_AGE_MS) this.flushNow(this.take());
+  }
+
+  /** Counts a refusal; refusals are summarised once per batch, not once per attempt. */
+  refuse(what: RefusedWhat, reason: RefusedReason, detail: string): void {
+    const key = `${what}:${reason}`;
+    const seen = this.#refused.get(key);
+    if (seen) {
+      seen.count++;
+      seen.detail = detail;
+    } else {
+      this.#refused.set(key, { type: 'refused', what, reason, detail, count: 1 });
+    }
+  }
+
+  take(): Effect[] {
+    const out = this.#effects;
+    this.#effects = [];
+    if (this.#refused.size > 0) {
+      out.push(...this.#refused.values());
+      this.#refused.clear();
+    }
+    return out;
+  }
+}

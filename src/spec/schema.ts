@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+/** Names end up in file paths, log lines and output names: keep them plain. */
+export const WORKLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** edgeHub output and input names (routes use them as `/outputs/<name>`). */
+export const ENDPOINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** IoT Hub twin keys may not contain these (design.md "Twin limits"). */
+const TWIN_KEY = /^[^.$ #]{1,128}$/;
+
+/** jco treats guest pointers as signed 32-bit: stay well below 2 GiB (field notes). */
+export const MAX_MEMORY_MB = 1024;
+/** edgeHub refuses messages above 256 KB. */
+export const EDGEHUB_MAX_MESSAGE_BYTES = 256 * 1024;
+
+const twinKey = z.string().regex(TWIN_KEY, 'keys may not be empty or contain ".", "$", space or "#"');
+const stringMap = (maxEntries: number, maxValue: number) =>
+  z.record(twinKey, z.string().max(maxValue)).refine((m) => Object.keys(m).length <= maxEntries, {
+    message: `at most ${maxEntries} entries`,
+  });
+
+/** MQTT-style topic filter: `+` only as a whole level, `#` only as the last level. */
+const topicFilter = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine(
+    (f) => f.split('/').every((level, i, all) => (!level.includes('+') || level === '+') && (!level.includes('#') || (level === '#' && i === all.length - 1))),
+    { message: '"+" and "#" must fill a whole level, "#" only at the end' },
+  );
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, 'expected host or host:port')
+  .max(255);
+
+export const limitsSchema = z.looseObject({
+  memoryMb: z.number().int().min(1).max(MAX_MEMORY_MB).default(64),
+  callTimeoutMs: z.number().int().min(10).max(600_000).default(2000),
+  messagesPerSecond: z.number().int().min(1).max(100_000).default(100),
+  maxMessageBytes: z.number().int().min(1).max(EDGEHUB_MAX_MESSAGE_BYTES).default(EDGEHUB_MAX_MESSAGE_BYTES),
+});
+
+export const capabilitiesSchema = z.looseObject({
+  storage: z.looseObject({ quotaMb: z.number().int().min(1).max(100_000).default(50) }).optional(),
+  http: z.looseObject({ allowedHosts: z.array(hostPort).max(64).default([]) }).optional(),
+  listen: z.looseObject({ port: z.number().int().min(1).max(65535) }).optional(),
+});
+
+export const workloadSchema = z.looseObject({
+  source: z.string().min(1).max(2048),
+  sha256: z.string().regex(/^(sha256:)?[0-9a-f]{64}$/, 'expected 64 lowercase hex digits').optional(),
+  enabled: z.boolean().default(true),
+  config: stringMap(256, 4096).default({}),
+  env: stringMap(128, 4096).default({}),
+  args: z.array(z.string().max(4096)).max(64).default([]),
+  inputs: z.array(z.string().regex(ENDPOINT_NAME, 'invalid input name')).max(32).default([]),
+  subscribe: z.array(topicFilter).max(32).default([]),
+  timerMs: z.number().int().min(10).max(86_400_000).optional(),
+  restartPolicy: z.enum(['always', 'on-failure', 'never']).default('always'),
+  limits: limitsSchema.default(() => limitsSchema.parse({})),
+  capabilities: capabilitiesSchema.default({}),
+});
+
+export type WorkloadSpecInput = z.input<typeof workloadSchema>;
+type ParsedWorkload = z.output<typeof workloadSchema>;
+
+/** A validated workload with every default filled in; immutable once built. */
+export interface WorkloadSpec extends Omit<ParsedWorkload, 'sha256'> {
+  readonly name: string;
+  /** Lowercase hex without the `sha256:` prefix. */
+  readonly sha256: string | undefined;
+}
+
+export type RestartPolicy = WorkloadSpec['restartPolicy'];
+export type WorkloadLimits = WorkloadSpec['limits'];

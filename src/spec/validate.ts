@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { WORKLOAD_NAME, workloadSchema, type WorkloadSpec } from './schema.js';
+
+export const SCHEMA_VERSION = '1.0';
+/** IoT Hub's limits for one side of a twin (design.md). */
+export const MAX_DESIRED_BYTES = 32 * 1024;
+export const MAX_DEPTH = 10;
+
+export interface SpecProblem {
+  /** The workload concerned, or undefined for the document itself. */
+  readonly workload: string | undefined;
+  /** Dotted path inside the document, e.g. `workloads.filter.limits.memoryMb`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface ValidatedDesired {
+  /** Workloads that passed validation, by name. */
+  readonly workloads: ReadonlyMap<string, WorkloadSpec>;
+  /** Fatal per workload (that workload is left out) or per document (nothing is applied). */
+  readonly errors: readonly SpecProblem[];
+  /** Unknown keys and the like: reported, never fatal. */
+  readonly warnings: readonly SpecProblem[];
+  /** True when the document itself is unusable, as opposed to single workloads. */
+  readonly documentInvalid: boolean;
+}
+
+/** Keys the twin adds to desired properties; never user data. */
+const TWIN_METADATA = new Set(['$version', '$metadata']);
+
+/**
+ * Validates a desired document (the twin's desired properties, or local mode's file). One bad
+ * workload never blocks the others: it is left out with its errors while the rest are returned.
+ */
+export function validateDesired(doc: unknown, options: { allowUnpinned: boolean }): ValidatedDesired {
+  const errors: SpecProblem[] = [];
+  const warnings: SpecProblem[] = [];
+  const workloads = new Map<string, WorkloadSpec>();
+  const docProblem = (message: string, path = ''): ValidatedDesired => ({
+    workloads,
+    errors: [{ workload: undefined, path, message }],
+    warnings,
+    documentInvalid: true,
+  });
+
+  if (!isPlainObject(doc)) return docProblem('the desired document must be a JSON object');
+  const size = Buffer.byteLength(JSON.stringify(doc));
+  if (size > MAX_DESIRED_BYTES) return docProblem(`document is ${size} bytes; the limit is ${MAX_DESIRED_BYTES}`);
+  const depth = depthOf(doc);
+  if (depth > MAX_DEPTH) return docProblem(`document is nested ${depth} deep; the limit is ${MAX_DEPTH}`);
+  if (doc.schemaVersion !== SCHEMA_VERSION) {
+    return docProblem(`schemaVersion must be "${SCHEMA_VERSION}" (got ${JSON.stringify(doc.schemaVersion)})`, 'schemaVersion');
+  }
+  for (const key of Object.keys(doc)) {
+    if (key !== 'schemaVersion' && key !== 'workloads' && !TWIN_METADATA.has(key)) {
+      warnings.push({ workload: undefined, path: key, message: 'unknown key, ignored' });
+    }
+  }
+  const raw = doc.workloads ?? {};
+  if (!isPlainObject(raw)) return docProblem('workloads must be an object keyed by workload name', 'workloads');
+
+  for (const [name, value] of Object.entries(raw)) {
+    if (TWIN_METADATA.has(name) || value === null) continue; // null: deleted by a patch
+    const base = `workloads.${name}`;
+    if (!WORKLOAD_NAME.test(name)) {
+      errors.push({ workload: name, path: base, message: `invalid workload name: use 1-64 letters, digits, "-" or "_"` });
+      continue;
+    }
+    const parsed = workloadSchema.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        errors.push({ workload: name, path: joinPath(base, issue.path), message: issue.message });
+      }
+      continue;
+    }
+    const spec = parsed.data;
+    if (!spec.sha256 && !options.allowUnpinned) {
+      errors.push({ workload: name, path: `${base}.sha256`, message: 'sha256 is required (set WASMHOST_ALLOW_UNPINNED=true for development)' });
+      continue;
+    }
+    for (const path of unknownKeys(workloadSchema, value, [])) {
+      warnings.push({ workload: name, path: joinPath(base, path), message: 'unknown key, ignored' });
+    }
+    workloads.set(name, Object.freeze({ ...spec, name, sha256: spec.sha256?.replace(/^sha256:/, '') }));
+  }
+  return { workloads, errors, warnings, documentInvalid: false };
+}
+
+/** Renders problems one per line, as `wasmhost validate` prints them. */
+export function formatProblem(p: SpecProblem): string {
+  return `${p.path || '(document)'}: ${p.message}`;
+}
+
+function unknownKeys(schema: z.ZodType, value: unknown, path: PropertyKey[]): PropertyKey[][] {
+  const inner = unwrap(schema);
+  if (!(inner instanceof z.ZodObject) || !isPlainObject(value)) return [];
+  const shape = inner.shape as Record<string, z.ZodType>;
+  return Object.entries(value).flatMap(([key, child]) =>
+    key in shape ? unknownKeys(shape[key]!, child, [...path, key]) : [[...path, key]],
+  );
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: z.ZodType = schema;
+  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+  return s;
+}
+
+function joinPath(base: string, path: readonly PropertyKey[]): string {
+  return [base, ...path.map(String)].join('.');
+}
+
+function depthOf(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let max = 0;
+  for (const child of Object.values(value)) max = Math.max(max, depthOf(child));
+  return max + 1;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
