@@ -61,15 +61,62 @@ export const workloadSchema = z.looseObject({
   capabilities: capabilitiesSchema.default({}),
 });
 
-export type WorkloadSpecInput = z.input<typeof workloadSchema>;
-type ParsedWorkload = z.output<typeof workloadSchema>;
+export type RestartPolicy = 'always' | 'on-failure' | 'never';
 
-/** A validated workload with every default filled in; immutable once built. */
-export interface WorkloadSpec extends Omit<ParsedWorkload, 'sha256'> {
-  readonly name: string;
-  /** Lowercase hex without the `sha256:` prefix. */
-  readonly sha256: string | undefined;
+export interface WorkloadLimits {
+  readonly memoryMb: number;
+  readonly callTimeoutMs: number;
+  readonly messagesPerSecond: number;
+  readonly maxMessageBytes: number;
 }
 
-export type RestartPolicy = WorkloadSpec['restartPolicy'];
-export type WorkloadLimits = WorkloadSpec['limits'];
+/** A validated workload with every default filled in; immutable once built. Unknown keys are dropped. */
+export interface WorkloadSpec {
+  readonly name: string;
+  readonly source: string;
+  /** Lowercase hex without the `sha256:` prefix. */
+  readonly sha256: string | undefined;
+  readonly enabled: boolean;
+  readonly config: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string>>;
+  readonly args: readonly string[];
+  readonly inputs: readonly string[];
+  readonly subscribe: readonly string[];
+  readonly timerMs: number | undefined;
+  readonly restartPolicy: RestartPolicy;
+  readonly limits: WorkloadLimits;
+  readonly capabilities: {
+    readonly storage?: { readonly quotaMb: number };
+    readonly http?: { readonly allowedHosts: readonly string[] };
+    readonly listen?: { readonly port: number };
+  };
+}
+
+/** Builds the spec from parsed input, keeping only known keys (so unknown keys never count as a change). */
+export function toSpec(name: string, p: z.output<typeof workloadSchema>): WorkloadSpec {
+  const { storage, http, listen } = p.capabilities;
+  return {
+    name,
+    source: p.source,
+    sha256: p.sha256?.replace(/^sha256:/, ''),
+    enabled: p.enabled,
+    config: p.config,
+    env: p.env,
+    args: p.args,
+    inputs: p.inputs,
+    subscribe: p.subscribe,
+    timerMs: p.timerMs,
+    restartPolicy: p.restartPolicy,
+    limits: {
+      memoryMb: p.limits.memoryMb,
+      callTimeoutMs: p.limits.callTimeoutMs,
+      messagesPerSecond: p.limits.messagesPerSecond,
+      maxMessageBytes: p.limits.maxMessageBytes,
+    },
+    capabilities: {
+      ...(storage && { storage: { quotaMb: storage.quotaMb } }),
+      ...(http && { http: { allowedHosts: http.allowedHosts } }),
+      ...(listen && { listen: { port: listen.port } }),
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { WORKLOAD_NAME, workloadSchema, type WorkloadSpec } from './schema.js';
+import { toSpec, WORKLOAD_NAME, workloadSchema, type WorkloadSpec } from './schema.js';
 
 export const SCHEMA_VERSION = '1.0';
 /** IoT Hub's limits for one side of a twin (design.md). */
@@ -81,7 +81,7 @@ export function validateDesired(doc: unknown, options: { allowUnpinned: boolean 
     for (const path of unknownKeys(workloadSchema, value, [])) {
       warnings.push({ workload: name, path: joinPath(base, path), message: 'unknown key, ignored' });
     }
-    workloads.set(name, Object.freeze({ ...spec, name, sha256: spec.sha256?.replace(/^sha256:/, '') }));
+    workloads.set(name, toSpec(name, spec));
   }
   return { workloads, errors, warnings, documentInvalid: false };
 }

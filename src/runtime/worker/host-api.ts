@@ -1,5 +1,6 @@
 import type { GuestMessage, LogLevel, WorkerInit } from '../protocol.js';
-import { EffectBuffer, TokenBucket } from './effects.js';
+import { EffectBuffer } from './effects.js';
+import { TokenBucket } from '../token-bucket.js';
 import type { KvStore } from './kv-store.js';
 
 const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

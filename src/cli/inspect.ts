@@ -1,0 +1,21 @@
+import { usage } from './args.js';
+import { loadForCli } from './load.js';
+
+/** `wasmhost inspect <file.wasm>`: kind, digest, imports and exports. */
+export async function inspectCommand(args: string[]): Promise<number> {
+  if (args.length !== 1) throw usage('inspect <file.wasm>');
+  const { engine, compiled } = await loadForCli(args[0]!);
+  await engine.close();
+  const { meta } = compiled;
+  const lines = [
+    `kind: ${meta.kind ?? 'unknown (exports neither edge:host/handler nor wasi:cli/run)'}`,
+    `digest: sha256:${compiled.digest}`,
+    ...(meta.adaptedFromPreview1 ? ['format: WASI preview1 core module (adapted to a component)'] : []),
+    'imports:',
+    ...meta.imports.map((i) => `  ${i}`),
+    'exports:',
+    ...meta.exports.map((e) => `  ${e}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

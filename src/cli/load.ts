@@ -1,0 +1,18 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WasmhostError } from '../errors.js';
+import { Engine, type CompiledComponent } from '../runtime/index.js';
+import { readSettings } from '../settings.js';
+
+/** Reads a wasm file named on the command line and compiles it through the host's cache. */
+export async function loadForCli(path: string): Promise<{ engine: Engine; compiled: CompiledComponent }> {
+  const settings = readSettings();
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) throw new WasmhostError('WH_ERR_CLI_USAGE', `${path}: no such file`);
+  if (info.size > settings.maxBlobBytes) throw new WasmhostError('WH_ERR_BLOB_TOO_LARGE', `${path} is larger than ${settings.maxBlobBytes} bytes`);
+  const bytes = await readFile(path);
+  const engine = new Engine(join(settings.dataDir, 'compiled'));
+  const compiled = await engine.compile(bytes, createHash('sha256').update(bytes).digest('hex'));
+  return { engine, compiled };
+}

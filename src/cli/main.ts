@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { errorText, isWasmhostError } from '../errors.js';
+import { runCommand } from './run.js';
+import { inspectCommand } from './inspect.js';
+import { validateCommand } from './validate.js';
+import { startCommand } from './start.js';
+
+const USAGE = `usage: wasmhost <command>
+  start                                   run the host (IoT Edge mode when IOTEDGE_* is set, else local mode)
+  run <file.wasm> [--config k=v]... [--timer-ms N] [--allow-host h]... [--dir HOST::GUEST]...
+                  [--env K=V]... [--memory-mb N] [-- args...]
+                                          run one workload in the foreground, as wasmtime run does
+  validate <desired.json>                 check a desired document and print every error
+  inspect <file.wasm>                     print kind, imports and exports`;
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  start: () => startCommand(VERSION),
+  run: runCommand,
+  validate: validateCommand,
+  inspect: inspectCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`wasmhost: unknown command ${JSON.stringify(name)}\n${USAGE}\n`);
+    return 2;
+  }
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // User mistakes are one clear line; a stack only for what is truly a bug.
+    process.stderr.write(`wasmhost: ${errorText(err)}\n`);
+    if (!isWasmhostError(err) && !(err instanceof TypeError && 'code' in err) && process.env.WASMHOST_DEBUG) console.error(err);
+    process.exitCode = isWasmhostError(err, 'WH_ERR_CLI_USAGE') ? 2 : 1;
+  },
+);

@@ -1,0 +1,115 @@
+import { parseArgs } from 'node:util';
+import { errorText, isWasmhostError } from '../errors.js';
+import { messageToJson } from '../local/index.js';
+import { createLogger } from '../ops/index.js';
+import type { Effect, Fatal, WorkloadInstance } from '../runtime/index.js';
+import { EDGEHUB_MAX_MESSAGE_BYTES } from '../spec/index.js';
+import { readSettings } from '../settings.js';
+import { pairs, positiveInt, usage } from './args.js';
+import { loadForCli } from './load.js';
+
+/** wasmtime's status for a trapped guest (128 + SIGABRT), so scripts can tell a trap from an exit code. */
+const TRAP_EXIT = 134;
+
+/**
+ * `wasmhost run`: one workload in the foreground. A command's stdout and stderr pass straight through
+ * and its exit code becomes ours; a handler runs init and its timer until Ctrl-C, telemetry as JSON lines.
+ */
+export async function runCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', multiple: true },
+        env: { type: 'string', multiple: true },
+        dir: { type: 'string', multiple: true },
+        'allow-host': { type: 'string', multiple: true },
+        'timer-ms': { type: 'string' },
+        'memory-mb': { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw usage(`usage: ${(err as Error).message}`);
+  }
+  const { values, positionals } = parsed;
+  const [file, ...guestArgs] = positionals;
+  if (!file) throw usage('run <file.wasm> [options] [-- args...]');
+  const dirs = pairs(values.dir, '--dir', '::');
+  const timerMs = positiveInt(values['timer-ms'], '--timer-ms', 1000);
+  const log = createLogger(readSettings().logLevel, (line) => process.stderr.write(line));
+
+  const { engine, compiled } = await loadForCli(file);
+  let fatal: Fatal | undefined;
+  const onEffect = (e: Effect) => {
+    if (e.type === 'telemetry') process.stdout.write(`${messageToJson({ workload: 'run', digest: compiled.digest, output: e.output, msg: e.msg })}\n`);
+    else if (e.type === 'publish') log.info(`publish ${e.topic} (${e.msg.body.byteLength} bytes)`);
+    else if (e.type === 'log') log.log(e.level, `guest: ${e.message}`);
+    else log.warn(`${e.what} refused (${e.reason}) x${e.count}: ${e.detail}`);
+  };
+  const instance = await engine.start(
+    compiled,
+    {
+      workload: 'run',
+      memoryMb: positiveInt(values['memory-mb'], '--memory-mb', 256),
+      callTimeoutMs: 10_000,
+      messagesPerSecond: 10_000,
+      maxMessageBytes: EDGEHUB_MAX_MESSAGE_BYTES,
+      config: pairs(values.config, '--config'),
+      env: pairs(values.env, '--env'),
+      args: guestArgs,
+      // --dir HOST::GUEST grants exactly the directories the CLI user names.
+      preopens: Object.fromEntries(Object.entries(dirs).map(([host, guest]) => [guest, host])),
+      allowedHosts: values['allow-host'] ?? [],
+      kvDir: undefined,
+      inheritStdio: true,
+    },
+    { effects: (list) => list.forEach(onEffect), stdout: () => undefined, stderr: () => undefined, ended: (f) => (fatal = f) },
+  );
+  try {
+    if (compiled.meta.kind === 'command') {
+      const code = await instance.call({ fn: 'run' }, undefined).then(
+        () => 0,
+        (err: unknown) => (isWasmhostError(err, 'WH_ERR_GUEST') ? 1 : exitCodeOf(fatal, err)),
+      );
+      await instance.close();
+      return code;
+    }
+    return await runHandler(instance, timerMs, () => fatal);
+  } finally {
+    await engine.close();
+  }
+}
+
+async function runHandler(instance: WorkloadInstance, timerMs: number, fatal: () => Fatal | undefined): Promise<number> {
+  try {
+    await instance.call({ fn: 'init' });
+  } catch (err) {
+    process.stderr.write(`wasmhost: init failed: ${errorText(err)}\n`);
+    await instance.stop();
+    return isWasmhostError(err, 'WH_ERR_GUEST') ? 1 : exitCodeOf(fatal(), err);
+  }
+  return new Promise<number>((resolve) => {
+    const finish = (code: number) => {
+      clearInterval(timer);
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      void instance.stop().then(() => resolve(code));
+    };
+    const onSignal = () => finish(0);
+    const timer = setInterval(() => {
+      if (instance.queued > 0) return;
+      instance.call({ fn: 'onTimer' }).catch((err: unknown) => {
+        if (isWasmhostError(err, 'WH_ERR_GUEST')) return process.stderr.write(`wasmhost: on-timer returned err: ${err.message}\n`);
+        finish(exitCodeOf(fatal(), err));
+      });
+    }, timerMs);
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  });
+}
+
+function exitCodeOf(fatal: Fatal | undefined, err: unknown): number {
+  if (fatal?.reason === 'exit') return fatal.exitCode ?? 1;
+  process.stderr.write(`wasmhost: ${fatal ? `${fatal.reason}: ${fatal.message}` : errorText(err)}\n`);
+  return TRAP_EXIT;
+}

@@ -1,0 +1,60 @@
+import { dirname, join } from 'node:path';
+import { Engine } from '../runtime/index.js';
+import { createMethodHandlers } from '../methods/index.js';
+import type { Logger } from '../ops/index.js';
+import type { HostSettings } from '../settings.js';
+import { validateDesired } from '../spec/index.js';
+import { Supervisor } from '../supervisor/index.js';
+import { startAdminServer } from './admin-server.js';
+import { readDesiredFile, watchDesiredFile } from './desired-file.js';
+import { LocalSink } from './local-sink.js';
+
+export interface LocalHost {
+  readonly supervisor: Supervisor;
+  readonly adminPort: number;
+  /** Resolves after the current desired file has been applied (used by tests and at start). */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Local mode (design.md "Modes"): desired state from a JSON file, applied again on every edit;
+ * telemetry as JSON lines on stdout and in files; methods on an admin endpoint on 127.0.0.1.
+ */
+export async function startLocalMode(settings: HostSettings, log: Logger, version: string): Promise<LocalHost> {
+  const sink = new LocalSink(join(settings.dataDir, 'outputs'));
+  const supervisor = new Supervisor({
+    engine: new Engine(join(settings.dataDir, 'compiled')),
+    // Local mode runs the user's own files: relative sources resolve beside the desired file.
+    fetch: { base: dirname(settings.desiredFile), roots: [settings.dataDir, dirname(settings.desiredFile)], maxBytes: settings.maxBlobBytes },
+    dataDir: settings.dataDir,
+    sink,
+    log,
+  });
+  const handlers = createMethodHandlers(supervisor, { version, startedAt: Date.now() });
+  const admin = await startAdminServer(settings.adminPort, handlers, supervisor);
+  log.info(`local mode: desired state from ${settings.desiredFile}; admin endpoint http://127.0.0.1:${admin.port}/methods/<name>`);
+
+  const reload = async () => {
+    const read = await readDesiredFile(settings.desiredFile);
+    if (!read.ok) return log.error(`${read.error}; keeping the workloads as they are`);
+    const result = await supervisor.apply(validateDesired(read.doc, { allowUnpinned: settings.allowUnpinned }));
+    for (const error of result.errors) log.error(`desired: ${error}`);
+  };
+  await reload();
+  const unwatch = watchDesiredFile(settings.desiredFile, () => {
+    log.info(`${settings.desiredFile} changed; applying`);
+    void reload();
+  });
+  return {
+    supervisor,
+    adminPort: admin.port,
+    reload,
+    async close() {
+      unwatch();
+      await new Promise((r) => admin.close(r));
+      await supervisor.shutdown();
+      await sink.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { createMethodHandlers, dispatchMethod, MAX_METHOD_PAYLOAD_BYTES, type MethodResponse, type HostInfo } from './handlers.js';

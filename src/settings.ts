@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { parseLogLevel } from './ops/index.js';
+import type { LogLevel } from './runtime/index.js';
+
+/** Host settings: environment variables from the deployment manifest, never the twin (design.md). */
+export interface HostSettings {
+  readonly mode: 'edge' | 'local';
+  readonly dataDir: string;
+  readonly desiredFile: string;
+  readonly allowUnpinned: boolean;
+  readonly allowHttp: boolean;
+  readonly maxBlobBytes: number;
+  readonly metricsPort: number;
+  readonly adminPort: number;
+  readonly logLevel: LogLevel;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): HostSettings {
+  return {
+    mode: env.IOTEDGE_WORKLOADURI || env.EdgeHubConnectionString ? 'edge' : 'local',
+    dataDir: resolve(env.WASMHOST_DATA_DIR || './.wasmhost'),
+    desiredFile: resolve(env.WASMHOST_DESIRED_FILE || './workloads.local.json'),
+    allowUnpinned: flag(env.WASMHOST_ALLOW_UNPINNED),
+    allowHttp: flag(env.WASMHOST_ALLOW_HTTP),
+    maxBlobBytes: positive(env.WASMHOST_MAX_BLOB_MB, 64) * 1024 * 1024,
+    metricsPort: port(env.WASMHOST_METRICS_PORT, 9600),
+    adminPort: port(env.WASMHOST_ADMIN_PORT, 9601),
+    logLevel: parseLogLevel(env.RuntimeLogLevel),
+  };
+}
+
+function flag(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value);
+}
+
+function positive(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value && Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+function port(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && value !== '' && Number.isInteger(n) && n >= 0 && n <= 65535 ? n : fallback;
+}

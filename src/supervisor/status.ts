@@ -1,0 +1,30 @@
+import type { FailureReason, WorkloadKind } from '../runtime/index.js';
+
+/**
+ * Lifecycle of a supervised workload (edgeAgent's vocabulary where it fits):
+ * - pulling:  entered on start/restart; fetching and compiling the blob.     -> starting | backoff | failed
+ * - starting: instantiating the guest and running `init`.                   -> running | backoff | failed
+ * - running:  serving calls (handler) or running to its end (command).      -> backoff | failed | stopped
+ * - backoff:  waiting to restart after a failure, per restartPolicy.        -> pulling
+ * - failed:   will not restart by itself (policy, or an error a retry cannot fix); a desired change or restartWorkload leaves it.
+ * - stopped:  disabled, stopped by a method, or a command that finished and is not restarted.
+ */
+export type WorkloadState = 'pulling' | 'starting' | 'running' | 'backoff' | 'failed' | 'stopped';
+
+/** One workload as reported (twin reported properties, listWorkloads, the admin endpoint). */
+export interface WorkloadStatus {
+  readonly name: string;
+  readonly status: WorkloadState;
+  readonly digest: string | null;
+  readonly kind: WorkloadKind | null;
+  readonly since: string;
+  readonly restarts: number;
+  readonly lastError: string | null;
+  readonly lastExitReason: FailureReason | null;
+  readonly lastExitCode: number | null;
+  readonly nextRestartAt: string | null;
+  readonly desiredVersion: number | null;
+  readonly messagesSent: number;
+  readonly messagesRefused: number;
+  readonly messagesDropped: number;
+}

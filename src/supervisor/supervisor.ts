@@ -1,0 +1,179 @@
+import { WasmhostError } from '../errors.js';
+import type { FetchSettings } from '../fetch/index.js';
+import type { Logger, LogRecord } from '../ops/index.js';
+import type { Engine, GuestMessage } from '../runtime/index.js';
+import { diffSpecs, formatProblem, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
+import { describe, plan, type Command } from './plan.js';
+import { DEFAULT_BACKOFF, type BackoffSettings } from './restart-policy.js';
+import type { TelemetrySink } from './sink.js';
+import type { WorkloadStatus } from './status.js';
+import { topicMatches } from './topics.js';
+import { Workload, type WorkloadContext } from './workload.js';
+
+export interface SupervisorOptions {
+  readonly engine: Engine;
+  readonly fetch: FetchSettings;
+  readonly dataDir: string;
+  readonly sink: TelemetrySink;
+  readonly log: Logger;
+  readonly backoff?: BackoffSettings;
+  /** Called whenever a workload's status changes or a workload goes away; adapters batch from here. */
+  readonly onStatusChange?: () => void;
+  readonly now?: () => number;
+}
+
+export interface ApplyResult {
+  readonly commands: readonly string[];
+  readonly errors: readonly string[];
+}
+
+/**
+ * Who decides: owns the set of workloads and makes it match the desired document
+ * (desired -> diff -> plan -> commands, one reconcile at a time), routes local topics between
+ * workloads and edgeHub inputs to them, and answers the operator's methods. Adapters (IoT Edge,
+ * local mode) only feed it desired documents and render its status.
+ */
+export class Supervisor {
+  readonly #workloads = new Map<string, Workload>();
+  /** Spec errors by workload name, reported until a valid spec for that name arrives. */
+  #specErrors = new Map<string, string>();
+  readonly #ctx: WorkloadContext;
+  readonly #log: Logger;
+  readonly #onStatusChange: () => void;
+  #applying: Promise<unknown> = Promise.resolve();
+
+  constructor(options: SupervisorOptions) {
+    this.#log = options.log;
+    this.#onStatusChange = options.onStatusChange ?? (() => undefined);
+    this.#ctx = {
+      engine: options.engine,
+      fetch: options.fetch,
+      dataDir: options.dataDir,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      log: options.log,
+      sink: options.sink,
+      publish: (from, topic, msg) => this.publish(topic, msg, from),
+      statusChanged: () => this.#onStatusChange(),
+      now: options.now ?? Date.now,
+    };
+  }
+
+  /** Reconciles toward a validated desired document. Serialised: a second call waits for the first. */
+  apply(desired: ValidatedDesired, desiredVersion: number | null = null): Promise<ApplyResult> {
+    const run = this.#applying.then(() => this.#apply(desired, desiredVersion));
+    this.#applying = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(desired: ValidatedDesired, desiredVersion: number | null): Promise<ApplyResult> {
+    const errors = desired.errors.map(formatProblem);
+    if (desired.documentInvalid) {
+      this.#log.error(`desired document rejected, nothing changed: ${errors.join('; ')}`);
+      return { commands: [], errors };
+    }
+    for (const w of desired.warnings) this.#log.warn(`desired: ${formatProblem(w)}`);
+    this.#specErrors = new Map();
+    for (const problem of desired.errors) {
+      if (!problem.workload) continue;
+      const prior = this.#specErrors.get(problem.workload);
+      this.#specErrors.set(problem.workload, prior ? `${prior}; ${formatProblem(problem)}` : formatProblem(problem));
+      this.#log.forWorkload(problem.workload).error(`invalid spec, keeping what runs: ${formatProblem(problem)}`);
+    }
+    const current = new Map<string, WorkloadSpec>([...this.#workloads].map(([name, w]) => [name, w.spec]));
+    const commands = plan(diffSpecs(desired.workloads, current), desired.workloads, new Set(this.#specErrors.keys()));
+    for (const command of commands) {
+      this.#log.info(`reconcile: ${describe(command)}`);
+      await this.#execute(command, desiredVersion).catch((err: unknown) => {
+        errors.push(`${command.name}: ${(err as Error).message}`);
+      });
+    }
+    this.#onStatusChange();
+    return { commands: commands.map(describe), errors };
+  }
+
+  async #execute(command: Command, desiredVersion: number | null): Promise<void> {
+    const existing = this.#workloads.get(command.name);
+    if (command.kind === 'remove' || command.kind === 'replace') {
+      this.#workloads.delete(command.name);
+      await existing?.stop();
+    }
+    if (command.kind === 'start' || command.kind === 'replace') {
+      const workload = new Workload(command.spec, this.#ctx, desiredVersion);
+      this.#workloads.set(command.name, workload);
+      if (command.spec.enabled) workload.start();
+      else this.#onStatusChange();
+    }
+  }
+
+  /** Statuses of every workload, plus workloads known only by their spec error. */
+  list(): WorkloadStatus[] {
+    const out = [...this.#workloads.values()].map((w) => {
+      const specError = this.#specErrors.get(w.name);
+      const status = w.status();
+      return specError ? { ...status, lastError: `invalid spec: ${specError}` } : status;
+    });
+    for (const [name, error] of this.#specErrors) {
+      if (!this.#workloads.has(name)) out.push(specErrorStatus(name, error));
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  restart(name: string): void {
+    this.#get(name).start();
+  }
+
+  /** Overrides last until the next desired change for that workload (a new spec makes a new Workload). */
+  stop(name: string): Promise<void> {
+    return this.#get(name).stop();
+  }
+
+  start(name: string): void {
+    const workload = this.#get(name);
+    if (workload.state === 'stopped' || workload.state === 'failed') workload.start();
+  }
+
+  async invoke(name: string, method: string, payload: string): Promise<string | undefined> {
+    return this.#get(name).invoke(method, payload);
+  }
+
+  logs(name: string): LogRecord[] {
+    return this.#get(name).logs.toArray();
+  }
+
+  names(): string[] {
+    return [...this.#workloads.keys()];
+  }
+
+  /** A message on a local topic: delivered to every workload whose `subscribe` matches, except the sender. */
+  publish(topic: string, msg: GuestMessage, from?: string): void {
+    for (const w of this.#workloads.values()) {
+      if (w.name !== from && w.spec.subscribe.some((filter) => topicMatches(filter, topic))) w.deliver(`topic/${topic}`, msg);
+    }
+  }
+
+  /** A message on an edgeHub input: delivered to every workload whose `inputs` lists it. */
+  deliverInput(input: string, msg: GuestMessage): void {
+    for (const w of this.#workloads.values()) if (w.spec.inputs.includes(input)) w.deliver(`input/${input}`, msg);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.#applying;
+    await Promise.all([...this.#workloads.values()].map((w) => w.stop()));
+    this.#workloads.clear();
+    await this.#ctx.engine.close();
+  }
+
+  #get(name: string): Workload {
+    const workload = this.#workloads.get(name);
+    if (!workload) throw new WasmhostError('WH_ERR_WORKLOAD_UNKNOWN', `no workload named ${JSON.stringify(name)}`);
+    return workload;
+  }
+}
+
+function specErrorStatus(name: string, error: string): WorkloadStatus {
+  return {
+    name, status: 'failed', digest: null, kind: null, since: new Date().toISOString(), restarts: 0,
+    lastError: `invalid spec: ${error}`, lastExitReason: null, lastExitCode: null, nextRestartAt: null,
+    desiredVersion: null, messagesSent: 0, messagesRefused: 0, messagesDropped: 0,
+  };
+}

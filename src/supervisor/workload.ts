@@ -1,0 +1,335 @@
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
+import { fetchBlob, type FetchSettings } from '../fetch/index.js';
+import { LogRing, type Logger } from '../ops/index.js';
+import { TokenBucket, type Effect, type Engine, type Fatal, type FailureReason, type GuestMessage, type HandlerCall, type LogLevel, type WorkloadInstance, type WorkloadKind } from '../runtime/index.js';
+import type { WorkloadSpec } from '../spec/index.js';
+import { decideAfterExit, type BackoffSettings } from './restart-policy.js';
+import type { TelemetrySink } from './sink.js';
+import type { WorkloadState, WorkloadStatus } from './status.js';
+
+/** What a Workload needs from the host; the Supervisor provides it. */
+export interface WorkloadContext {
+  readonly engine: Engine;
+  readonly fetch: FetchSettings;
+  readonly dataDir: string;
+  readonly backoff: BackoffSettings;
+  readonly log: Logger;
+  readonly sink: TelemetrySink;
+  publish(from: string, topic: string, msg: GuestMessage): void;
+  statusChanged(name: string): void;
+  now(): number;
+}
+
+/** Errors a retry cannot fix: the workload goes to `failed` until its desired spec changes. */
+const PERMANENT: ReadonlySet<string> = new Set([
+  'WH_ERR_DIGEST_MISMATCH', 'WH_ERR_SOURCE_UNSUPPORTED', 'WH_ERR_SOURCE_NOT_ALLOWED', 'WH_ERR_BLOB_TOO_LARGE',
+  'WH_ERR_NOT_WASM', 'WH_ERR_COMPILE_FAILED', 'WH_ERR_KIND_UNSUPPORTED', 'WH_ERR_MEMORY_LIMIT',
+]);
+const MAX_ERROR_CHARS = 512;
+
+/**
+ * One supervised workload: pulls, starts and restarts its instance per the restart policy, feeds it
+ * timer ticks and messages, and turns what it does into telemetry, logs and status. One per desired
+ * spec: a changed spec gets a new Workload.
+ */
+export class Workload {
+  readonly logs = new LogRing();
+  readonly #ctx: WorkloadContext;
+  readonly #log: Logger;
+  readonly #stdoutBudget: TokenBucket;
+  #state: WorkloadState = 'stopped';
+  #since: number;
+  #instance: WorkloadInstance | undefined;
+  #digest: string | null = null;
+  #kind: WorkloadKind | null = null;
+  #restarts = 0;
+  #lastError: string | null = null;
+  #lastExit: { reason: FailureReason; code: number | null } | null = null;
+  #startedAt = 0;
+  #nextRestartAt: number | null = null;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #tickTimer: NodeJS.Timeout | undefined;
+  /** Bumped on every launch and stop, so late results of an older launch are ignored. */
+  #generation = 0;
+  #sent = 0;
+  #refused = 0;
+  #dropped = 0;
+
+  constructor(readonly spec: WorkloadSpec, ctx: WorkloadContext, readonly desiredVersion: number | null) {
+    this.#ctx = ctx;
+    this.#log = ctx.log.forWorkload(spec.name);
+    this.#since = ctx.now();
+    this.#stdoutBudget = new TokenBucket(spec.limits.messagesPerSecond);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get state(): WorkloadState {
+    return this.#state;
+  }
+
+  status(): WorkloadStatus {
+    return {
+      name: this.name,
+      status: this.#state,
+      digest: this.#digest && `sha256:${this.#digest}`,
+      kind: this.#kind,
+      since: new Date(this.#since).toISOString(),
+      restarts: this.#restarts,
+      lastError: this.#lastError,
+      lastExitReason: this.#lastExit?.reason ?? null,
+      lastExitCode: this.#lastExit?.code ?? null,
+      nextRestartAt: this.#nextRestartAt === null ? null : new Date(this.#nextRestartAt).toISOString(),
+      desiredVersion: this.desiredVersion,
+      messagesSent: this.#sent,
+      messagesRefused: this.#refused,
+      messagesDropped: this.#dropped,
+    };
+  }
+
+  /** Starts (or restarts) now, whatever the current state. */
+  start(): void {
+    void this.#stopInstance();
+    this.#launch(++this.#generation);
+  }
+
+  async stop(): Promise<void> {
+    this.#generation++;
+    await this.#stopInstance();
+    this.#setState('stopped');
+  }
+
+  /** Calls the guest's on-method; the result or error goes back to the caller (invokeWorkload). */
+  invoke(method: string, payload: string): Promise<string | undefined> {
+    return this.#call({ fn: 'onMethod', name: method, payload });
+  }
+
+  /** Delivers an edgeHub input or local topic message; dropped (and counted) when not running. */
+  deliver(source: string, msg: GuestMessage): void {
+    this.#call({ fn: 'onMessage', source, msg }).catch((err: unknown) => {
+      if (isWasmhostError(err, 'WH_ERR_NOT_RUNNING') || isWasmhostError(err, 'WH_ERR_QUEUE_FULL')) this.#dropped++;
+      else if (isWasmhostError(err, 'WH_ERR_GUEST')) this.#guestError('on-message', err);
+    });
+  }
+
+  #call(call: HandlerCall): Promise<string | undefined> {
+    if (this.#state !== 'running' || !this.#instance || this.#kind !== 'handler') {
+      return Promise.reject(new WasmhostError('WH_ERR_NOT_RUNNING', `${this.name} is ${this.#state}${this.#kind === 'command' ? ' (a command has no handler)' : ''}`));
+    }
+    return this.#instance.call(call);
+  }
+
+  #launch(generation: number): void {
+    this.#nextRestartAt = null;
+    this.#setState('pulling');
+    const current = () => generation === this.#generation;
+    this.#bringUp(current).catch((err: unknown) => {
+      if (!current()) return;
+      const reason: FailureReason = isWasmhostError(err, 'WH_ERR_GUEST') ? 'init-failed' : isFatalCode(err) ?? 'init-failed';
+      this.#failed(reason, errorText(err), null, !isWasmhostError(err) || !PERMANENT.has(err.code));
+    });
+  }
+
+  async #bringUp(current: () => boolean): Promise<void> {
+    const { spec } = this;
+    const blob = await fetchBlob(spec.source, spec.sha256, this.#ctx.fetch);
+    if (!current()) return;
+    this.#digest = blob.digest;
+    const compiled = await this.#ctx.engine.compile(blob.bytes, blob.digest);
+    if (!current()) return;
+    this.#kind = compiled.meta.kind ?? null;
+    this.#setState('starting');
+    const workloadDir = join(this.#ctx.dataDir, 'workloads', spec.name);
+    const dataDir = join(workloadDir, 'data');
+    if (spec.capabilities.storage) await mkdir(dataDir, { recursive: true });
+    const instance = await this.#ctx.engine.start(
+      compiled,
+      {
+        workload: spec.name,
+        memoryMb: spec.limits.memoryMb,
+        callTimeoutMs: spec.limits.callTimeoutMs,
+        messagesPerSecond: spec.limits.messagesPerSecond,
+        maxMessageBytes: spec.limits.maxMessageBytes,
+        config: spec.config,
+        env: spec.env,
+        args: spec.args,
+        preopens: spec.capabilities.storage ? { '/data': dataDir } : {},
+        allowedHosts: spec.capabilities.http?.allowedHosts ?? [],
+        kvDir: join(workloadDir, 'kv'),
+      },
+      this.#listener(current),
+    );
+    if (!current()) return void instance.stop();
+    this.#instance = instance;
+    this.#startedAt = this.#ctx.now();
+    if (this.#kind === 'handler') {
+      await instance.call({ fn: 'init' });
+      if (!current()) return;
+      this.#setState('running');
+      this.#log.info(`running ${this.#digest?.slice(0, 12)} (handler)`);
+      if (spec.timerMs) this.#tickTimer = setInterval(() => this.#tick(), spec.timerMs);
+    } else {
+      this.#setState('running');
+      this.#log.info(`running ${this.#digest?.slice(0, 12)} (command)`);
+      instance.call({ fn: 'run' }, undefined).then(
+        () => current() && this.#commandEnded(instance, 0),
+        (err: unknown) => current() && isWasmhostError(err, 'WH_ERR_GUEST') && this.#commandEnded(instance, 1),
+      );
+    }
+  }
+
+  #tick(): void {
+    const instance = this.#instance;
+    if (!instance || this.#state !== 'running' || instance.queued > 0) return; // never pile up ticks
+    instance.call({ fn: 'onTimer' }).catch((err: unknown) => {
+      if (isWasmhostError(err, 'WH_ERR_GUEST')) this.#guestError('on-timer', err);
+    });
+  }
+
+  #guestError(fn: string, err: WasmhostError): void {
+    this.#lastError = cut(`${fn} returned err: ${err.message}`);
+    this.logs.push('warn', this.#lastError);
+    this.#log.warn(this.#lastError);
+    this.#ctx.statusChanged(this.name);
+  }
+
+  /** A command's `run` returned: wait for its last stdout lines, then apply the restart policy. */
+  #commandEnded(instance: WorkloadInstance, code: number): void {
+    const generation = this.#generation;
+    void instance.close().then(() => {
+      if (generation !== this.#generation) return;
+      if (code === 0) this.#exited(true, 'exit', 0, 'exited with code 0');
+      else this.#failed('exit', 'run returned err (exit code 1)', 1, true);
+    });
+  }
+
+  #listener(current: () => boolean) {
+    return {
+      effects: (effects: Effect[]) => {
+        if (current()) for (const effect of effects) this.#effect(effect);
+      },
+      stdout: (line: string) => current() && this.#stdout(line),
+      stderr: (line: string) => current() && this.#guestLog(this.#kind === 'command' ? 'info' : 'warn', line),
+      ended: (fatal: Fatal | undefined) => {
+        if (!current() || !fatal) return;
+        if (fatal.reason === 'exit' && fatal.exitCode === 0) this.#exited(true, 'exit', 0, 'exited with code 0');
+        else this.#failed(fatal.reason, fatal.message, fatal.exitCode ?? null, true);
+      },
+    };
+  }
+
+  #effect(effect: Effect): void {
+    switch (effect.type) {
+      case 'telemetry':
+        this.#sent++;
+        this.#ctx.sink.send({ workload: this.name, digest: this.#digest ?? '', output: effect.output, msg: effect.msg });
+        return;
+      case 'publish':
+        this.#ctx.publish(this.name, effect.topic, effect.msg);
+        return;
+      case 'log':
+        return this.#guestLog(effect.level, effect.message);
+      case 'refused': {
+        if (effect.what === 'telemetry' || effect.what === 'publish') this.#refused += effect.count;
+        const text = `${effect.what} refused (${effect.reason}) x${effect.count}: ${effect.detail}`;
+        this.#lastError = cut(text);
+        this.logs.push('warn', text);
+        this.#log.warn(text);
+        this.#ctx.statusChanged(this.name);
+      }
+    }
+  }
+
+  /** A command's stdout line is a telemetry message on output `<workload name>`. */
+  #stdout(line: string): void {
+    if (this.#kind !== 'command') return this.#guestLog('info', line);
+    if (!this.#stdoutBudget.take()) {
+      this.#refused++;
+      return;
+    }
+    this.#sent++;
+    const isJson = /^\s*[{[]/.test(line) && isJsonText(line);
+    this.#ctx.sink.send({
+      workload: this.name,
+      digest: this.#digest ?? '',
+      output: this.name,
+      msg: { body: Buffer.from(line), contentType: isJson ? 'application/json' : 'text/plain', properties: [] },
+    });
+  }
+
+  #guestLog(level: LogLevel, text: string): void {
+    this.logs.push(level, text);
+    this.#log.log(level, `guest: ${text}`);
+  }
+
+  #exited(clean: boolean, reason: FailureReason, code: number | null, text: string): void {
+    this.#instance = undefined;
+    clearInterval(this.#tickTimer);
+    this.#lastExit = { reason, code };
+    this.logs.push(clean ? 'info' : 'error', text);
+    this.#log.log(clean ? 'info' : 'error', text);
+    const decision = decideAfterExit(
+      { policy: this.spec.restartPolicy, restarts: this.#restarts, clean, ranForMs: this.#startedAt ? this.#ctx.now() - this.#startedAt : 0 },
+      this.#ctx.backoff,
+    );
+    this.#startedAt = 0;
+    if (decision.action === 'stay') return this.#setState(decision.status);
+    this.#restarts = decision.restarts;
+    this.#nextRestartAt = this.#ctx.now() + decision.delayMs;
+    this.#setState('backoff');
+    const generation = this.#generation;
+    this.#restartTimer = setTimeout(() => generation === this.#generation && this.#launch(++this.#generation), decision.delayMs);
+  }
+
+  /** A failure: retryable ones follow the restart policy; permanent ones stay failed. */
+  #failed(reason: FailureReason, message: string, code: number | null, retryable: boolean): void {
+    void this.#stopInstance();
+    this.#lastError = cut(`${reason}: ${message}`);
+    if (retryable) return this.#exited(false, reason, code, this.#lastError);
+    this.#lastExit = { reason, code };
+    this.logs.push('error', this.#lastError);
+    this.#log.error(this.#lastError);
+    this.#setState('failed');
+  }
+
+  async #stopInstance(): Promise<void> {
+    clearInterval(this.#tickTimer);
+    clearTimeout(this.#restartTimer);
+    this.#nextRestartAt = null;
+    const instance = this.#instance;
+    this.#instance = undefined;
+    await instance?.stop();
+  }
+
+  #setState(state: WorkloadState): void {
+    if (state !== this.#state) this.#since = this.#ctx.now();
+    this.#state = state;
+    this.#ctx.statusChanged(this.name);
+  }
+}
+
+function isFatalCode(err: unknown): FailureReason | undefined {
+  if (isWasmhostError(err, 'WH_ERR_OOM')) return 'oom';
+  if (isWasmhostError(err, 'WH_ERR_CALL_TIMEOUT')) return 'timeout';
+  if (isWasmhostError(err, 'WH_ERR_TRAP')) return 'trap';
+  if (isWasmhostError(err, 'WH_ERR_EXIT')) return 'exit';
+  return undefined;
+}
+
+function isJsonText(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reported properties must stay small: long errors are cut. */
+function cut(text: string): string {
+  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}...` : text;
+}
