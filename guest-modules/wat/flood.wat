@@ -1,0 +1,8 @@
+;; Sends 100000 messages per tick, ignoring the errors it gets back.
+(func $init (result i32) (call $ok))
+(func $on_timer (result i32) (local $i i32)
+  (loop $more
+    (drop (call $tick))
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br_if $more (i32.lt_u (local.get $i) (i32.const 100000))))
+  (call $ok))
