@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { errorText, isWasmhostError } from '../errors.js';
 import { messageToJson } from '../local/index.js';
 import { createLogger } from '../ops/index.js';
-import type { Effect, Fatal, WorkloadInstance } from '../runtime/index.js';
+import { GuestFatalError, type Effect, type WorkloadInstance } from '../runtime/index.js';
 import { EDGEHUB_MAX_MESSAGE_BYTES } from '../spec/index.js';
 import { readSettings } from '../settings.js';
 import { pairs, positiveInt, usage } from './args.js';
@@ -41,7 +41,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   const log = createLogger(readSettings().logLevel, (line) => process.stderr.write(line));
 
   const { engine, compiled } = await loadForCli(file);
-  let fatal: Fatal | undefined;
   const onEffect = (e: Effect) => {
     if (e.type === 'telemetry') process.stdout.write(`${messageToJson({ workload: 'run', digest: compiled.digest, output: e.output, msg: e.msg })}\n`);
     else if (e.type === 'publish') log.info(`publish ${e.topic} (${e.msg.body.byteLength} bytes)`);
@@ -65,30 +64,30 @@ export async function runCommand(argv: string[]): Promise<number> {
       kvDir: undefined,
       inheritStdio: true,
     },
-    { effects: (list) => list.forEach(onEffect), stdout: () => undefined, stderr: () => undefined, ended: (f) => (fatal = f) },
+    { effects: (list) => list.forEach(onEffect), stdout: () => undefined, stderr: () => undefined, ended: () => undefined },
   );
   try {
     if (compiled.meta.kind === 'command') {
       const code = await instance.call({ fn: 'run' }, undefined).then(
         () => 0,
-        (err: unknown) => (isWasmhostError(err, 'WH_ERR_GUEST') ? 1 : exitCodeOf(fatal, err)),
+        (err: unknown) => (isWasmhostError(err, 'WH_ERR_GUEST') ? 1 : exitCodeOf(err)),
       );
       await instance.close();
       return code;
     }
-    return await runHandler(instance, timerMs, () => fatal);
+    return await runHandler(instance, timerMs);
   } finally {
     await engine.close();
   }
 }
 
-async function runHandler(instance: WorkloadInstance, timerMs: number, fatal: () => Fatal | undefined): Promise<number> {
+async function runHandler(instance: WorkloadInstance, timerMs: number): Promise<number> {
   try {
     await instance.call({ fn: 'init' });
   } catch (err) {
     process.stderr.write(`wasmhost: init failed: ${errorText(err)}\n`);
     await instance.stop();
-    return isWasmhostError(err, 'WH_ERR_GUEST') ? 1 : exitCodeOf(fatal(), err);
+    return isWasmhostError(err, 'WH_ERR_GUEST') ? 1 : exitCodeOf(err);
   }
   return new Promise<number>((resolve) => {
     const finish = (code: number) => {
@@ -101,15 +100,15 @@ async function runHandler(instance: WorkloadInstance, timerMs: number, fatal: ()
       if (instance.queued > 0) return;
       instance.call({ fn: 'onTimer' }).catch((err: unknown) => {
         if (isWasmhostError(err, 'WH_ERR_GUEST')) return process.stderr.write(`wasmhost: on-timer returned err: ${err.message}\n`);
-        finish(exitCodeOf(fatal(), err));
+        finish(exitCodeOf(err));
       });
     }, timerMs);
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   });
 }
 
-function exitCodeOf(fatal: Fatal | undefined, err: unknown): number {
-  if (fatal?.reason === 'exit') return fatal.exitCode ?? 1;
-  process.stderr.write(`wasmhost: ${fatal ? `${fatal.reason}: ${fatal.message}` : errorText(err)}\n`);
+function exitCodeOf(err: unknown): number {
+  if (err instanceof GuestFatalError && err.fatal.reason === 'exit') return err.fatal.exitCode ?? 1;
+  process.stderr.write(`wasmhost: ${errorText(err)}\n`);
   return TRAP_EXIT;
 }

@@ -53,6 +53,13 @@ const FATAL_CODES: Record<FailureReason, ErrorCode> = {
   'init-failed': 'WH_ERR_GUEST',
 };
 
+/** A call that ended the instance; `fatal` says why (reason, exit code). */
+export class GuestFatalError extends WasmhostError {
+  constructor(readonly fatal: Fatal) {
+    super(FATAL_CODES[fatal.reason], fatal.message);
+  }
+}
+
 /**
  * One running workload: a worker thread holding one guest instance (wasmtime's Store). Calls run one at
  * a time in order; each has a deadline, and a missed deadline ends the worker (the only way to stop a
@@ -198,7 +205,7 @@ export class WorkloadInstance {
     if (message.ok) {
       current.resolve(message.value);
     } else if (message.fatal) {
-      current.reject(new WasmhostError(FATAL_CODES[message.fatal.reason], message.fatal.message));
+      current.reject(new GuestFatalError(message.fatal));
       void this.#end(message.fatal);
       return;
     } else {
@@ -216,7 +223,7 @@ export class WorkloadInstance {
       const ms = next.timeoutMs;
       this.#deadline = setTimeout(() => {
         const fatal: Fatal = { reason: 'timeout', message: `${next.call.fn} did not return within limits.callTimeoutMs (${ms} ms)` };
-        next.reject(new WasmhostError('WH_ERR_CALL_TIMEOUT', fatal.message));
+        next.reject(new GuestFatalError(fatal));
         this.#current = undefined;
         void this.#end(fatal);
       }, ms);
@@ -228,7 +235,7 @@ export class WorkloadInstance {
     if (this.#endedPromise) return this.#endedPromise;
     this.#ended = true;
     clearTimeout(this.#deadline);
-    const error = new WasmhostError(fatal ? FATAL_CODES[fatal.reason] : 'WH_ERR_NOT_RUNNING', fatal?.message ?? `${this.workload} was stopped`);
+    const error = fatal ? new GuestFatalError(fatal) : new WasmhostError('WH_ERR_NOT_RUNNING', `${this.workload} was stopped`);
     for (const pending of [this.#current, ...this.#queue.splice(0)]) pending?.reject(error);
     this.#current = undefined;
     this.#endedPromise = (async () => {

@@ -12,10 +12,13 @@ export const MAX_MEMORY_MB = 1024;
 /** edgeHub refuses messages above 256 KB. */
 export const EDGEHUB_MAX_MESSAGE_BYTES = 256 * 1024;
 
-const twinKey = z.string().regex(TWIN_KEY, 'keys may not be empty or contain ".", "$", space or "#"');
 const stringMap = (maxEntries: number, maxValue: number) =>
-  z.record(twinKey, z.string().max(maxValue)).refine((m) => Object.keys(m).length <= maxEntries, {
-    message: `at most ${maxEntries} entries`,
+  z.record(z.string(), z.string().max(maxValue)).superRefine((m, ctx) => {
+    const keys = Object.keys(m);
+    if (keys.length > maxEntries) ctx.addIssue({ code: 'custom', message: `at most ${maxEntries} entries` });
+    for (const key of keys.filter((k) => !TWIN_KEY.test(k))) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'twin keys may not be empty or contain ".", "$", space or "#"' });
+    }
   });
 
 /** MQTT-style topic filter: `+` only as a whole level, `#` only as the last level. */

@@ -1,0 +1,35 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const GUESTS = join(ROOT, 'guest-modules', 'dist');
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+export function guestPath(name: string): string {
+  return join(GUESTS, `${name}.wasm`);
+}
+
+export function guestBytes(name: string): { bytes: Uint8Array; digest: string } {
+  const bytes = readFileSync(guestPath(name));
+  return { bytes, digest: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** A temporary folder removed by the returned cleanup. */
+export function tempDir(prefix = 'wasmhost-test-'): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,143 @@
+import { Engine, GuestFatalError, type Effect, type Fatal, type WorkloadInstance, type StartOptions } from '../dist/runtime/index.js';
+import { guestBytes, tempDir, waitFor } from './helpers.js';
+
+const tmp = tempDir();
+const engine = new Engine(`${tmp.path}/compiled`);
+afterAll(async () => {
+  await engine.close();
+  tmp.cleanup();
+});
+
+interface Recorded {
+  instance: WorkloadInstance;
+  effects: Effect[];
+  ended: Array<Fatal | undefined>;
+}
+
+const options = (over: Partial<StartOptions> = {}): StartOptions => ({
+  workload: 'w', memoryMb: 16, callTimeoutMs: 500, messagesPerSecond: 1000, maxMessageBytes: 1024,
+  config: {}, env: {}, args: [], preopens: {}, allowedHosts: [], kvDir: undefined, ...over,
+});
+
+async function start(guest: string, over: Partial<StartOptions> = {}): Promise<Recorded> {
+  const { bytes, digest } = guestBytes(guest);
+  const compiled = await engine.compile(bytes, digest);
+  const effects: Effect[] = [];
+  const ended: Array<Fatal | undefined> = [];
+  const instance = await engine.start(compiled, options(over), {
+    effects: (list) => effects.push(...list),
+    stdout: () => undefined,
+    stderr: () => undefined,
+    ended: (fatal) => ended.push(fatal),
+  });
+  return { instance, effects, ended };
+}
+
+const telemetry = (effects: Effect[]) => effects.filter((e) => e.type === 'telemetry');
+
+describe('runtime', () => {
+  it('runs a handler: init, timer telemetry, on-method result, on-message forwarding', async () => {
+    const { instance, effects } = await start('echo');
+    await instance.call({ fn: 'init' });
+    await instance.call({ fn: 'onTimer' });
+    expect(await instance.call({ fn: 'onMethod', name: 'echo', payload: '{"x":1}' })).toBe('{"x":1}');
+    await instance.call({ fn: 'onMessage', source: 'input/in', msg: { body: Buffer.from('hi'), contentType: 'text/plain', properties: [] } });
+    const sent = telemetry(effects).map((e) => e.type === 'telemetry' && [e.output, Buffer.from(e.msg.body).toString(), e.msg.contentType]);
+    expect(sent).toEqual([['ticks', '{"ok":true}', undefined], ['echoed', 'hi', 'text/plain']]);
+    await instance.stop();
+  });
+
+  it('caches compiled output on disk: a second compile of the same digest is a cache hit', async () => {
+    const { bytes, digest } = guestBytes('echo');
+    const started = performance.now();
+    const again = await engine.compile(bytes, digest);
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(again.meta.kind).toBe('handler');
+  });
+
+  it('a trap ends only that instance, with reason trap', async () => {
+    const healthy = await start('echo');
+    const bad = await start('trap');
+    await bad.instance.call({ fn: 'init' });
+    const err = await bad.instance.call({ fn: 'onTimer' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GuestFatalError);
+    expect((err as GuestFatalError).fatal.reason).toBe('trap');
+    await waitFor('trap instance to end', () => bad.ended.length > 0);
+    expect(bad.ended[0]?.reason).toBe('trap');
+    await healthy.instance.call({ fn: 'onTimer' });
+    expect(telemetry(healthy.effects)).toHaveLength(1);
+    await healthy.instance.stop();
+  });
+
+  it('an infinite loop is ended by callTimeoutMs', async () => {
+    const { instance, ended } = await start('loop', { callTimeoutMs: 300 });
+    await instance.call({ fn: 'init' });
+    const started = Date.now();
+    const err = await instance.call({ fn: 'onTimer' }).catch((e: unknown) => e);
+    expect((err as GuestFatalError).fatal.reason).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(2000);
+    await waitFor('loop instance to end', () => ended.length > 0);
+    expect(ended[0]?.reason).toBe('timeout');
+  });
+
+  it('memory growth stops at memoryMb and ends the instance with reason oom', async () => {
+    const { instance, ended } = await start('grow', { memoryMb: 8 });
+    await instance.call({ fn: 'init' });
+    const err = await instance.call({ fn: 'onTimer' }).catch((e: unknown) => e);
+    expect((err as GuestFatalError).fatal.reason).toBe('oom');
+    await waitFor('grow instance to end', () => ended.length > 0);
+  });
+
+  it('refuses a module whose initial memory is above memoryMb', async () => {
+    const { bytes, digest } = guestBytes('temperature-sensor');
+    const compiled = await engine.compile(bytes, digest);
+    await expect(engine.start(compiled, options({ memoryMb: 1 }), { effects() {}, stdout() {}, stderr() {}, ended() {} })).rejects.toThrow(/limits.memoryMb is 1/);
+  });
+
+  it('a flood is cut at messagesPerSecond: the guest gets err, the rest is counted as refused', async () => {
+    const { instance, effects } = await start('flood', { messagesPerSecond: 50, callTimeoutMs: 20_000 });
+    await instance.call({ fn: 'init' });
+    const started = performance.now();
+    await instance.call({ fn: 'onTimer' });
+    const seconds = (performance.now() - started) / 1000;
+    const accepted = telemetry(effects).length;
+    const refused = effects.reduce((n, e) => n + (e.type === 'refused' && e.reason === 'budget' ? e.count : 0), 0);
+    expect(accepted + refused).toBe(100_000);
+    expect(accepted).toBeGreaterThanOrEqual(50);
+    expect(accepted).toBeLessThanOrEqual(50 + Math.ceil(50 * seconds) + 1); // burst + refill, nothing more
+    await instance.call({ fn: 'onMethod', name: 'still-alive', payload: 'yes' }); // the instance lives on
+    await instance.stop();
+  });
+
+  it('wasi:cli/exit ends the guest, not the host', async () => {
+    const { instance, ended } = await start('exit');
+    await instance.call({ fn: 'init' });
+    const err = await instance.call({ fn: 'onTimer' }).catch((e: unknown) => e);
+    expect((err as GuestFatalError).fatal).toMatchObject({ reason: 'exit', exitCode: 1 });
+    await waitFor('exit instance to end', () => ended.length > 0);
+    expect(process.exitCode ?? 0).toBe(0);
+  });
+
+  it('an init that returns err is a guest error, not a crash', async () => {
+    const { instance } = await start('init-fails');
+    await expect(instance.call({ fn: 'init' })).rejects.toMatchObject({ code: 'WH_ERR_GUEST', message: 'not configured' });
+    await instance.stop();
+  });
+
+  it('rejects messages over maxMessageBytes with err to the guest', async () => {
+    const { instance, effects } = await start('echo', { maxMessageBytes: 8 });
+    await instance.call({ fn: 'init' });
+    await expect(instance.call({ fn: 'onTimer' })).rejects.toMatchObject({ code: 'WH_ERR_GUEST', message: expect.stringContaining('maxMessageBytes is 8') });
+    expect(telemetry(effects)).toHaveLength(0);
+    await instance.stop();
+  });
+
+  it('queued calls fail with WH_ERR_NOT_RUNNING when the instance is stopped', async () => {
+    const { instance } = await start('loop', { callTimeoutMs: 5000 });
+    const pending = instance.call({ fn: 'onTimer' }).catch((e: unknown) => e);
+    const queued = instance.call({ fn: 'onTimer' }).catch((e: unknown) => e);
+    await instance.stop();
+    expect(await pending).toMatchObject({ code: 'WH_ERR_NOT_RUNNING' });
+    expect(await queued).toMatchObject({ code: 'WH_ERR_NOT_RUNNING' });
+  });
+});
