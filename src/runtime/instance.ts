@@ -148,13 +148,17 @@ export class WorkloadInstance {
 
   /** Lets the worker finish on its own (flushing its stdout), then ends it. For commands that returned. */
   async close(): Promise<void> {
-    if (this.#ended) return this.#endedPromise;
+    if (!this.#ended) await this.#drain();
+    return this.#end(undefined);
+  }
+
+  /** Asks the worker to end by itself so its last stdout/stderr lines arrive; terminates it after a grace period. */
+  async #drain(): Promise<void> {
     this.#closing = true;
     this.#worker.postMessage({ type: 'close' } satisfies HostToWorker);
     const timer = setTimeout(() => void this.#worker.terminate(), CLOSE_GRACE_MS);
     await once(this.#worker, 'exit').catch(() => undefined);
     clearTimeout(timer);
-    return this.#end(undefined);
   }
 
   #waitReady(): Promise<void> {
@@ -239,6 +243,7 @@ export class WorkloadInstance {
     for (const pending of [this.#current, ...this.#queue.splice(0)]) pending?.reject(error);
     this.#current = undefined;
     this.#endedPromise = (async () => {
+      if (fatal?.reason === 'exit') await this.#drain(); // a guest that called exit may have printed last words
       await this.#worker.terminate();
       await this.#stdioDone;
       this.#listener.ended(fatal);

@@ -1,0 +1,181 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Engine } from '../dist/runtime/index.js';
+import { createLogger } from '../dist/ops/index.js';
+import { validateDesired } from '../dist/spec/index.js';
+import { Supervisor, type OutboundMessage, type WorkloadStatus } from '../dist/supervisor/index.js';
+import { GUESTS, tempDir, waitFor } from './helpers.js';
+
+const tmp = tempDir();
+const logLines: string[] = [];
+const sent: OutboundMessage[] = [];
+const supervisor = new Supervisor({
+  engine: new Engine(join(tmp.path, 'compiled')),
+  fetch: { base: GUESTS, roots: [GUESTS, tmp.path], maxBytes: 64 * 1024 * 1024 },
+  dataDir: tmp.path,
+  sink: { send: (m) => sent.push(m) },
+  log: createLogger('debug', (line) => logLines.push(line)),
+  backoff: { baseMs: 100, maxMs: 400, resetAfterMs: 60_000 },
+});
+afterAll(async () => {
+  await supervisor.shutdown();
+  tmp.cleanup();
+});
+
+const apply = (workloads: Record<string, unknown>) =>
+  supervisor.apply(validateDesired({ schemaVersion: '1.0', workloads }, { allowUnpinned: true }));
+const status = (name: string): WorkloadStatus | undefined => supervisor.list().find((s) => s.name === name);
+const bodies = (workload: string, output?: string) =>
+  sent.filter((m) => m.workload === workload && (!output || m.output === output)).map((m) => Buffer.from(m.msg.body).toString());
+
+describe('supervisor with hostile guests beside a healthy one', () => {
+  beforeAll(async () => {
+    const outside = join(tmp.path, 'workloads', 'escape');
+    mkdirSync(join(outside, 'data'), { recursive: true });
+    writeFileSync(join(outside, 'outside.txt'), 'secret next to /data');
+    symlinkSync('/etc', join(outside, 'data', 'link'));
+    await apply({
+      healthy: { source: 'file://echo.wasm', timerMs: 50 },
+      trap: { source: 'file://trap.wasm', timerMs: 50, restartPolicy: 'never' },
+      loop: { source: 'file://loop.wasm', timerMs: 50, restartPolicy: 'never', limits: { callTimeoutMs: 200 } },
+      grow: { source: 'file://grow.wasm', timerMs: 50, restartPolicy: 'never', limits: { memoryMb: 8 } },
+      flood: { source: 'file://flood.wasm', timerMs: 1000, limits: { messagesPerSecond: 10, callTimeoutMs: 20_000 } },
+      exit: { source: 'file://exit.wasm', timerMs: 50, restartPolicy: 'never' },
+      passwd: { source: 'file://read-passwd.wasm', restartPolicy: 'never' },
+      escape: { source: 'file://escape.wasm', restartPolicy: 'never', capabilities: { storage: {} } },
+      env: { source: 'file://env.wasm', restartPolicy: 'never', env: { ONLY: 'this' } },
+    });
+    await waitFor('every hostile guest to end', () =>
+      ['trap', 'loop', 'grow', 'exit', 'passwd', 'escape'].every((n) => status(n)?.status === 'failed') &&
+      status('env')?.status === 'stopped' && (status('flood')?.messagesRefused ?? 0) > 90_000, 30_000);
+  }, 60_000);
+
+  it.each([
+    ['trap', 'trap', /unreachable/],
+    ['loop', 'timeout', /callTimeoutMs \(200 ms\)/],
+    ['grow', 'oom', /memory limit of 8 MB/],
+    ['exit', 'exit', /exit\(1\)/],
+  ])('%s ends only itself, with reason %s', (name, reason, error) => {
+    expect(status(name)).toMatchObject({ status: 'failed', lastExitReason: reason, restarts: 0 });
+    expect(status(name)?.lastError).toMatch(error);
+  });
+
+  it('the healthy workload kept running and sending', async () => {
+    const before = bodies('healthy', 'ticks').length;
+    await waitFor('more healthy ticks', () => bodies('healthy', 'ticks').length > before + 5);
+    expect(status('healthy')).toMatchObject({ status: 'running', restarts: 0, lastError: null });
+  });
+
+  it('the flooding workload is held to its budget and told so in its status', () => {
+    expect(status('flood')?.status).toBe('running');
+    expect(status('flood')?.lastError).toMatch(/telemetry refused \(budget\)/);
+    expect(status('flood')?.messagesRefused).toBeGreaterThan(90_000);
+    expect(bodies('flood').length).toBeLessThanOrEqual(10 + 10 * 3);
+  });
+
+  it('cannot read host files: /etc/passwd is not there', () => {
+    expect(status('passwd')).toMatchObject({ status: 'failed', lastExitReason: 'exit' });
+    expect(supervisor.logs('passwd').map((r) => r.text)).toContain('open /etc/passwd refused: Capabilities insufficient');
+    expect(bodies('passwd').join()).not.toMatch(/LEAKED|root:/);
+  });
+
+  it('cannot leave /data through .. or a symlink, but can use /data', () => {
+    const lines = supervisor.logs('escape').map((r) => r.text);
+    expect(lines).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^open \/data\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd refused/),
+      expect.stringMatching(/^open \/data\/link\/passwd refused/),
+      expect.stringMatching(/^open \/data\/\.\.\/outside\.txt refused/),
+    ]));
+    expect(bodies('escape')).toEqual(['{"ownFile":"written"}']);
+  });
+
+  it('sees only the environment its spec sets', () => {
+    expect(bodies('env')).toEqual(['{"env":"ONLY=this"}', '{"count":1}']);
+  });
+
+  it('every host log line about a workload names it', () => {
+    const about = logLines.filter((l) => l.includes('trap'));
+    expect(about.length).toBeGreaterThan(0);
+    expect(logLines.filter((l) => / - (running|trap:)/.test(l))).toEqual([]);
+  });
+});
+
+describe('supervisor lifecycle', () => {
+  it('runs a preview1 C command: each stdout line is telemetry on output <name>, stderr is its log', async () => {
+    await apply({ hello: { source: 'file://hello.wasm', restartPolicy: 'never', args: ['x'] } });
+    await waitFor('hello to finish', () => status('hello')?.status === 'stopped');
+    expect(sent.filter((m) => m.workload === 'hello').map((m) => [m.output, m.msg.contentType, Buffer.from(m.msg.body).toString()])).toEqual([
+      ['hello', 'application/json', '{"line":1,"args":2}'],
+      ['hello', 'application/json', '{"line":2,"args":2}'],
+      ['hello', 'application/json', '{"line":3,"args":2}'],
+    ]);
+    expect(supervisor.logs('hello').map((r) => r.text)).toContain('hello: sent 3 lines');
+    expect(status('hello')).toMatchObject({ kind: 'command', lastExitCode: 0 });
+  });
+
+  it('restarts a trapping workload with growing backoff under policy always', async () => {
+    await apply({ crashy: { source: 'file://trap.wasm', timerMs: 20 } });
+    await waitFor('three restarts', () => (status('crashy')?.restarts ?? 0) >= 3, 20_000);
+    const s = status('crashy')!;
+    expect(['backoff', 'pulling', 'starting', 'running']).toContain(s.status);
+    expect(s.lastExitReason).toBe('trap');
+  });
+
+  it('on-failure does not restart a command that exits 0 but does restart one that fails', async () => {
+    await apply({ ok: { source: 'file://hello.wasm', restartPolicy: 'on-failure' }, bad: { source: 'file://exit-code.wasm', restartPolicy: 'on-failure' } });
+    await waitFor('ok stopped and bad restarted', () => status('ok')?.status === 'stopped' && (status('bad')?.restarts ?? 0) >= 1, 20_000);
+    expect(status('ok')?.restarts).toBe(0);
+    expect(status('bad')?.lastExitReason).toBe('exit');
+  });
+
+  it('a workload whose init returns err fails with init-failed', async () => {
+    await apply({ nope: { source: 'file://init-fails.wasm', restartPolicy: 'never' } });
+    await waitFor('init failure', () => status('nope')?.status === 'failed');
+    expect(status('nope')).toMatchObject({ lastExitReason: 'init-failed', lastError: expect.stringContaining('not configured') });
+  });
+
+  it('a wrong sha256 is a hard failure: no retry, clear error', async () => {
+    await apply({ pinned: { source: 'file://echo.wasm', sha256: 'b'.repeat(64) } });
+    await waitFor('digest failure', () => status('pinned')?.status === 'failed');
+    expect(status('pinned')?.lastError).toMatch(/WH_ERR_DIGEST_MISMATCH: sha256 of file:\/\/echo.wasm is [0-9a-f]{64}, expected b{64}/);
+    expect(status('pinned')?.restarts).toBe(0);
+  });
+
+  it('a source outside the allowed roots is refused', async () => {
+    await apply({ sneaky: { source: 'file:///etc/passwd' } });
+    await waitFor('refusal', () => status('sneaky')?.status === 'failed');
+    expect(status('sneaky')?.lastError).toMatch(/WH_ERR_SOURCE_NOT_ALLOWED/);
+  });
+
+  it('applies changes: config change replaces only that workload; removal stops it; an invalid spec keeps the old one', async () => {
+    await apply({ a: { source: 'file://echo.wasm', config: { v: '1' } }, b: { source: 'file://echo.wasm' } });
+    await waitFor('a and b running', () => status('a')?.status === 'running' && status('b')?.status === 'running');
+    const bSince = status('b')!.since;
+    const result = await apply({ a: { source: 'file://echo.wasm', config: { v: '2' } }, b: { source: 'file://echo.wasm' } });
+    expect(result.commands).toEqual(['replace a: its spec changed']);
+    await waitFor('a running again', () => status('a')?.status === 'running');
+    expect(status('b')!.since).toBe(bSince);
+
+    await apply({ a: { source: 'file://echo.wasm', limits: { memoryMb: -1 } } });
+    expect(status('a')).toMatchObject({ status: 'running', lastError: expect.stringContaining('invalid spec') });
+    expect(status('b')).toBeUndefined();
+  });
+
+  it('delivers local topics to subscribers with MQTT wildcards, and keeps kv across restarts', async () => {
+    await apply({
+      sub: { source: 'file://echo.wasm', subscribe: ['plant/+/temperature'] },
+      other: { source: 'file://echo.wasm', subscribe: ['plant/line2/#'] },
+    });
+    await waitFor('subscribers running', () => status('sub')?.status === 'running' && status('other')?.status === 'running');
+    supervisor.publish('plant/press-1/temperature', { body: Buffer.from('42'), contentType: 'text/plain', properties: [] });
+    await waitFor('echo of the topic message', () => bodies('sub', 'echoed').length === 1);
+    expect(bodies('other', 'echoed')).toEqual([]);
+  });
+
+  it('answers invokeWorkload through on-method and returns 404-coded errors for unknown names', async () => {
+    await apply({ e: { source: 'file://echo.wasm' } });
+    await waitFor('e running', () => status('e')?.status === 'running');
+    expect(await supervisor.invoke('e', 'anything', '{"a":1}')).toBe('{"a":1}');
+    expect(() => supervisor.restart('nobody')).toThrow(expect.objectContaining({ code: 'WH_ERR_WORKLOAD_UNKNOWN' }));
+  });
+});
