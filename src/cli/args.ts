@@ -1,7 +1,8 @@
 import { WasmhostError } from '../errors.js';
 
+/** A mistake on the command line: printed as one line, exit status 2. */
 export function usage(message: string): WasmhostError {
-  return new WasmhostError('WH_ERR_CLI_USAGE', message.startsWith('usage') || message.includes(' ') ? message : `usage: wasmhost ${message}`);
+  return new WasmhostError('WH_ERR_CLI_USAGE', message);
 }
 
 /** `k=v` pairs into a map; a malformed pair is a usage error naming the flag. */
@@ -9,7 +10,7 @@ export function pairs(values: readonly string[] | undefined, flag: string, separ
   const out: Record<string, string> = {};
   for (const value of values ?? []) {
     const at = value.indexOf(separator);
-    if (at <= 0) throw usage(`usage: ${flag} expects KEY${separator}VALUE, got ${JSON.stringify(value)}`);
+    if (at <= 0) throw usage(`${flag} expects KEY${separator}VALUE, got ${JSON.stringify(value)}`);
     out[value.slice(0, at)] = value.slice(at + separator.length);
   }
   return out;
@@ -18,6 +19,6 @@ export function pairs(values: readonly string[] | undefined, flag: string, separ
 export function positiveInt(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw usage(`usage: ${flag} expects a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n <= 0) throw usage(`${flag} expects a positive integer, got ${JSON.stringify(value)}`);
   return n;
 }

@@ -3,7 +3,7 @@ import { loadForCli } from './load.js';
 
 /** `wasmhost inspect <file.wasm>`: kind, digest, imports and exports. */
 export async function inspectCommand(args: string[]): Promise<number> {
-  if (args.length !== 1) throw usage('inspect <file.wasm>');
+  if (args.length !== 1) throw usage('usage: wasmhost inspect <file.wasm>');
   const { engine, compiled } = await loadForCli(args[0]!);
   await engine.close();
   const { meta } = compiled;

@@ -47,8 +47,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     // User mistakes are one clear line; a stack only for what is truly a bug.
-    process.stderr.write(`wasmhost: ${errorText(err)}\n`);
-    if (!isWasmhostError(err) && !(err instanceof TypeError && 'code' in err) && process.env.WASMHOST_DEBUG) console.error(err);
+    process.stderr.write(`wasmhost: ${isWasmhostError(err, 'WH_ERR_CLI_USAGE') ? err.message : errorText(err)}\n`);
+    if (!isWasmhostError(err) && process.env.WASMHOST_DEBUG) console.error(err);
     process.exitCode = isWasmhostError(err, 'WH_ERR_CLI_USAGE') ? 2 : 1;
   },
 );

@@ -31,12 +31,15 @@ export async function runCommand(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    throw usage(`usage: ${(err as Error).message}`);
+    throw usage((err as Error).message);
   }
   const { values, positionals } = parsed;
   const [file, ...guestArgs] = positionals;
-  if (!file) throw usage('run <file.wasm> [options] [-- args...]');
+  if (!file) throw usage('usage: wasmhost run <file.wasm> [options] [-- args...]');
   const dirs = pairs(values.dir, '--dir', '::');
+  const config = pairs(values.config, '--config');
+  const env = pairs(values.env, '--env');
+  const memoryMb = positiveInt(values['memory-mb'], '--memory-mb', 256);
   const timerMs = positiveInt(values['timer-ms'], '--timer-ms', 1000);
   const log = createLogger(readSettings().logLevel, (line) => process.stderr.write(line));
 
@@ -51,12 +54,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     compiled,
     {
       workload: 'run',
-      memoryMb: positiveInt(values['memory-mb'], '--memory-mb', 256),
+      memoryMb,
       callTimeoutMs: 10_000,
       messagesPerSecond: 10_000,
       maxMessageBytes: EDGEHUB_MAX_MESSAGE_BYTES,
-      config: pairs(values.config, '--config'),
-      env: pairs(values.env, '--env'),
+      config,
+      env,
       args: guestArgs,
       // --dir HOST::GUEST grants exactly the directories the CLI user names.
       preopens: Object.fromEntries(Object.entries(dirs).map(([host, guest]) => [guest, host])),

@@ -5,7 +5,7 @@ import { usage } from './args.js';
 
 /** `wasmhost validate <desired.json>`: every error and warning, one per line; exit 1 on any error. */
 export async function validateCommand(args: string[]): Promise<number> {
-  if (args.length !== 1) throw usage('validate <desired.json>');
+  if (args.length !== 1) throw usage('usage: wasmhost validate <desired.json>');
   const read = await readDesiredFile(args[0]!);
   if (!read.ok) throw usage(read.error);
   const result = validateDesired(read.doc, { allowUnpinned: readSettings().allowUnpinned });
