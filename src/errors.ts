@@ -4,10 +4,8 @@
  * jco, the SDK) are wrapped at the boundary with `cause`. test/errors.test.ts checks the README lists them.
  */
 export const ERROR_CODES = {
-  WH_ERR_SPEC_INVALID: { status: 400, text: 'invalid desired document' },
   WH_ERR_SOURCE_UNSUPPORTED: { status: 400, text: 'unsupported source' },
   WH_ERR_SOURCE_NOT_ALLOWED: { status: 400, text: 'source not allowed' },
-  WH_ERR_DIGEST_REQUIRED: { status: 400, text: 'sha256 required' },
   WH_ERR_DIGEST_MISMATCH: { status: 400, text: 'sha256 mismatch' },
   WH_ERR_BLOB_TOO_LARGE: { status: 400, text: 'blob too large' },
   WH_ERR_FETCH_FAILED: { status: 500, text: 'fetch failed' },

@@ -50,7 +50,7 @@ export function createMethodHandlers(supervisor: Supervisor, info: HostInfo): Re
 /** Runs one method by name; never throws. */
 export async function dispatchMethod(handlers: Record<string, Handler>, name: string, payload: unknown): Promise<MethodResponse> {
   const handler = Object.hasOwn(handlers, name) ? handlers[name] : undefined;
-  if (!handler) return { status: 404, payload: { message: `unknown method ${name}` } };
+  if (!handler) return { status: 404, payload: { code: 'WH_ERR_METHOD_UNKNOWN', message: `unknown method ${name}` } };
   try {
     const response = await handler(payload);
     const size = Buffer.byteLength(JSON.stringify(response.payload) ?? '');
