@@ -10,6 +10,7 @@ import type { Effect, Fatal, FailureReason, HandlerCall, HostToWorker, WorkerIni
 
 const STARTUP_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 1000;
+const PIPELINE = 32;
 
 export interface InstanceConfig {
   readonly workload: string;
@@ -71,7 +72,8 @@ export class WorkloadInstance {
   readonly #listener: InstanceListener;
   readonly #queue: PendingCall[] = [];
   readonly #stdioDone: Promise<unknown>;
-  #current: PendingCall | undefined;
+  /** Sent to the worker, awaiting results, in order; the worker runs them one after another. */
+  readonly #inFlight: PendingCall[] = [];
   #deadline: NodeJS.Timeout | undefined;
   #nextId = 1;
   #ended = false;
@@ -126,7 +128,7 @@ export class WorkloadInstance {
   }
 
   get queued(): number {
-    return this.#queue.length + (this.#current ? 1 : 0);
+    return this.#queue.length + this.#inFlight.length;
   }
 
   /** Queues a guest call. `timeoutMs` undefined means no deadline (a command's `run`). */
@@ -201,38 +203,45 @@ export class WorkloadInstance {
       return;
     }
     if (message.type !== 'result') return;
-    const current = this.#current;
-    if (!current || current.id !== message.id) return;
+    const head = this.#inFlight[0];
+    if (!head || head.id !== message.id) return;
+    this.#inFlight.shift();
     clearTimeout(this.#deadline);
-    this.#current = undefined;
     if (message.effects.length) this.#listener.effects(message.effects);
     if (message.ok) {
-      current.resolve(message.value);
+      head.resolve(message.value);
     } else if (message.fatal) {
-      current.reject(new GuestFatalError(message.fatal));
+      head.reject(new GuestFatalError(message.fatal));
       void this.#end(message.fatal);
       return;
     } else {
-      current.reject(new WasmhostError('WH_ERR_GUEST', message.error));
+      head.reject(new WasmhostError('WH_ERR_GUEST', message.error));
     }
+    this.#armDeadline();
     this.#pump();
   }
 
+  /**
+   * Keeps up to PIPELINE calls posted to the worker, so a call does not wait a message round trip for
+   * the one before it. Only the head call is running; its deadline starts when it becomes the head,
+   * which is when the worker starts it (to within one message latency).
+   */
   #pump(): void {
-    if (this.#current || this.#ended) return;
-    const next = this.#queue.shift();
-    if (!next) return;
-    this.#current = next;
-    if (next.timeoutMs !== undefined) {
-      const ms = next.timeoutMs;
-      this.#deadline = setTimeout(() => {
-        const fatal: Fatal = { reason: 'timeout', message: `${next.call.fn} did not return within limits.callTimeoutMs (${ms} ms)` };
-        next.reject(new GuestFatalError(fatal));
-        this.#current = undefined;
-        void this.#end(fatal);
-      }, ms);
+    while (!this.#ended && this.#inFlight.length < PIPELINE && this.#queue.length > 0) {
+      const next = this.#queue.shift()!;
+      this.#inFlight.push(next);
+      this.#worker.postMessage({ type: 'call', id: next.id, call: next.call } satisfies HostToWorker);
+      if (this.#inFlight.length === 1) this.#armDeadline();
     }
-    this.#worker.postMessage({ type: 'call', id: next.id, call: next.call } satisfies HostToWorker);
+  }
+
+  #armDeadline(): void {
+    const head = this.#inFlight[0];
+    if (!head || head.timeoutMs === undefined || this.#ended) return;
+    const ms = head.timeoutMs;
+    this.#deadline = setTimeout(() => {
+      void this.#end({ reason: 'timeout', message: `${head.call.fn} did not return within limits.callTimeoutMs (${ms} ms)` });
+    }, ms);
   }
 
   #end(fatal: Fatal | undefined): Promise<void> {
@@ -240,8 +249,7 @@ export class WorkloadInstance {
     this.#ended = true;
     clearTimeout(this.#deadline);
     const error = fatal ? new GuestFatalError(fatal) : new WasmhostError('WH_ERR_NOT_RUNNING', `${this.workload} was stopped`);
-    for (const pending of [this.#current, ...this.#queue.splice(0)]) pending?.reject(error);
-    this.#current = undefined;
+    for (const pending of [...this.#inFlight.splice(0), ...this.#queue.splice(0)]) pending.reject(error);
     this.#endedPromise = (async () => {
       if (fatal?.reason === 'exit') await this.#drain(); // a guest that called exit may have printed last words
       await this.#worker.terminate();

@@ -1,0 +1,16 @@
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Waits, then collects garbage when run with --expose-gc (npm run bench does), so memory readings are steady. */
+export const settle = async (ms) => {
+  await new Promise((r) => setTimeout(r, ms));
+  globalThis.gc?.();
+};
+
+/** A markdown table: measure, ours (median), baseline in the same run, ratio. */
+export function report(title, rows) {
+  return [`### ${title}`, '', '| measure | wasmhost (median) | baseline, same run | ratio |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`), ''].join('\n');
+}
