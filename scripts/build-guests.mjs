@@ -15,7 +15,8 @@ const witDir = join(root, 'wit');
 const witSource = readFileSync(join(witDir, 'host.wit'), 'utf8');
 const hashFile = join(out, '.build-hashes.json');
 const versions = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
-const toolVersions = `${versions('@bytecodealliance/componentize-js')}|${versions('@bytecodealliance/jco')}|${versions('typescript')}`;
+// This script's own text counts too: a change in how guests are built rebuilds them.
+const toolVersions = `${versions('@bytecodealliance/componentize-js')}|${versions('@bytecodealliance/jco')}|${versions('typescript')}|${readFileSync(fileURLToPath(import.meta.url), 'utf8')}`;
 
 mkdirSync(out, { recursive: true });
 const hashes = existsSync(hashFile) ? JSON.parse(readFileSync(hashFile, 'utf8')) : {};
@@ -54,8 +55,88 @@ for (const name of ['temperature-sensor', 'threshold-filter']) {
   });
 }
 
-// WAT test guests: prelude + handler bodies, embedded with the WIT (plus wasi:cli/exit where imported).
-const EXIT_WIT = `\npackage wasi:cli@0.2.0 { interface exit { exit: func(status: result); } }\n`;
+// WAT test guests: prelude + handler bodies, embedded with the WIT plus the WASI interfaces they import.
+// Only the parts a guest uses are declared: jco generates its glue from the component's own types.
+const EXTRA_WIT = {
+  'wasi:cli/exit': {
+    imports: ['wasi:cli/exit@0.2.0'],
+    wit: 'package wasi:cli@0.2.0 { interface exit { exit: func(status: result); } }',
+  },
+  'wasi:http/': {
+    imports: ['wasi:http/types@0.2.0', 'wasi:http/outgoing-handler@0.2.0'],
+    wit: `package wasi:http@0.2.0 {
+  interface types {
+    resource fields { constructor(); }
+    variant scheme { HTTP, HTTPS, other(string) }
+    resource outgoing-request {
+      constructor(headers: fields);
+      set-authority: func(authority: option<string>) -> result;
+      set-scheme: func(scheme: option<scheme>) -> result;
+      set-path-with-query: func(path-with-query: option<string>) -> result;
+    }
+    resource request-options;
+    resource future-incoming-response;
+    record DNS-error-payload {
+      rcode: option<string>,
+      info-code: option<u16>
+    }
+    record TLS-alert-received-payload {
+      alert-id: option<u8>,
+      alert-message: option<string>
+    }
+    record field-size-payload {
+      field-name: option<string>,
+      field-size: option<u32>
+    }
+    variant error-code {
+      DNS-timeout,
+      DNS-error(DNS-error-payload),
+      destination-not-found,
+      destination-unavailable,
+      destination-IP-prohibited,
+      destination-IP-unroutable,
+      connection-refused,
+      connection-terminated,
+      connection-timeout,
+      connection-read-timeout,
+      connection-write-timeout,
+      connection-limit-reached,
+      TLS-protocol-error,
+      TLS-certificate-error,
+      TLS-alert-received(TLS-alert-received-payload),
+      HTTP-request-denied,
+      HTTP-request-length-required,
+      HTTP-request-body-size(option<u64>),
+      HTTP-request-method-invalid,
+      HTTP-request-URI-invalid,
+      HTTP-request-URI-too-long,
+      HTTP-request-header-section-size(option<u32>),
+      HTTP-request-header-size(option<field-size-payload>),
+      HTTP-request-trailer-section-size(option<u32>),
+      HTTP-request-trailer-size(field-size-payload),
+      HTTP-response-incomplete,
+      HTTP-response-header-section-size(option<u32>),
+      HTTP-response-header-size(field-size-payload),
+      HTTP-response-body-size(option<u64>),
+      HTTP-response-trailer-section-size(option<u32>),
+      HTTP-response-trailer-size(field-size-payload),
+      HTTP-response-transfer-coding(option<string>),
+      HTTP-response-content-coding(option<string>),
+      HTTP-response-timeout,
+      HTTP-upgrade-failed,
+      HTTP-protocol-error,
+      loop-detected,
+      configuration-error,
+      internal-error(option<string>)
+    }
+  }
+  interface outgoing-handler {
+    use types.{outgoing-request, request-options, future-incoming-response, error-code};
+    handle: func(request: outgoing-request, options: option<request-options>) -> result<future-incoming-response, error-code>;
+  }
+}`,
+  },
+};
 const prelude = readFileSync(join(src, 'wat', 'prelude.wat'), 'utf8');
 for (const file of readdirSync(join(src, 'wat')).filter((f) => f.endsWith('.wat') && f !== 'prelude.wat')) {
   const path = join(src, 'wat', file);
@@ -66,8 +147,11 @@ for (const file of readdirSync(join(src, 'wat')).filter((f) => f.endsWith('.wat'
     const rest = body.split('\n').filter((l) => !l.startsWith('(import'));
     const [firstImport, ...preludeRest] = prelude.trimStart().split('\n');
     const wat = `(module\n${firstImport}\n${imports.join('\n')}\n${preludeRest.join('\n')}\n${rest.join('\n')}\n)`;
-    const usesExit = imports.some((l) => l.includes('wasi:cli/exit'));
-    const wit = usesExit ? witSource.replace('world workload {', 'world workload {\n  import wasi:cli/exit@0.2.0;') + EXIT_WIT : witSource;
+    let wit = witSource;
+    for (const [prefix, extra] of Object.entries(EXTRA_WIT)) {
+      if (!imports.some((l) => l.includes(`"${prefix}`))) continue;
+      wit = wit.replace('world workload {', `world workload {\n${extra.imports.map((i) => `  import ${i};`).join('\n')}`) + `\n${extra.wit}\n`;
+    }
     const embedded = await componentEmbed({ binary: await parse(wat), witSource: wit, world: 'workload' });
     return componentNew(embedded, []);
   });

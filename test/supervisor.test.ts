@@ -1,4 +1,6 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Engine } from '../dist/runtime/index.js';
 import { createLogger } from '../dist/ops/index.js';
@@ -17,8 +19,21 @@ const supervisor = new Supervisor({
   log: createLogger('debug', (line) => logLines.push(line)),
   backoff: { baseMs: 100, maxMs: 400, resetAfterMs: 60_000 },
 });
+// A real HTTP server on loopback: the target of the outbound-HTTP guests.
+const egressHits: string[] = [];
+let egressServer: Server;
+let egressTarget = '';
+beforeAll(async () => {
+  egressServer = createServer((req, res) => {
+    egressHits.push(`${req.method} ${req.url}`);
+    res.end('ok');
+  });
+  await new Promise<void>((r) => egressServer.listen(0, '127.0.0.1', r));
+  egressTarget = `127.0.0.1:${(egressServer.address() as AddressInfo).port}`;
+});
 afterAll(async () => {
   await supervisor.shutdown();
+  await new Promise((r) => egressServer.close(r));
   tmp.cleanup();
 });
 
@@ -44,6 +59,7 @@ describe('supervisor with hostile guests beside a healthy one', () => {
       passwd: { source: 'file://read-passwd.wasm', restartPolicy: 'never' },
       escape: { source: 'file://escape.wasm', restartPolicy: 'never', capabilities: { storage: {} } },
       env: { source: 'file://env.wasm', restartPolicy: 'never', env: { ONLY: 'this' } },
+      egress: { source: 'file://http-egress.wasm', timerMs: 100, config: { target: egressTarget }, capabilities: { http: { allowedHosts: ['api.example.com:443'] } } },
     });
     await waitFor('every hostile guest to end', () =>
       ['trap', 'loop', 'grow', 'exit', 'passwd', 'escape'].every((n) => status(n)?.status === 'failed') &&
@@ -87,6 +103,20 @@ describe('supervisor with hostile guests beside a healthy one', () => {
       expect.stringMatching(/^open \/data\/\.\.\/outside\.txt refused/),
     ]));
     expect(bodies('escape')).toEqual(['{"ownFile":"written"}']);
+  });
+
+  it('cannot make outbound HTTP to a host not allowed: the guest gets err, the status says why', async () => {
+    await waitFor('an egress refusal', () => status('egress')?.lastError);
+    expect(status('egress')).toMatchObject({ status: 'running', lastError: 'on-timer returned err: outbound request refused' });
+    expect(supervisor.logs('egress').map((r) => r.text)).toContain(`http refused (denied) x1: outbound HTTP to ${egressTarget} denied: not in capabilities.http.allowedHosts`);
+    expect(egressHits).toEqual([]);
+  });
+
+  it('reaches a host that is allowed', async () => {
+    await apply({ allowed: { source: 'file://http-egress.wasm', timerMs: 100, config: { target: egressTarget }, capabilities: { http: { allowedHosts: [egressTarget] } } } });
+    await waitFor('requests at the allowed server', () => egressHits.length >= 2);
+    expect(egressHits[0]).toBe('GET /egress');
+    await apply({});
   });
 
   it('sees only the environment its spec sets', () => {

@@ -1,0 +1,27 @@
+;; Outbound HTTP through wasi:http: each tick sends a request to the authority in config `target`;
+;; on-timer returns err when the host refuses it (a host not in capabilities.http.allowedHosts).
+(import "edge:host/config@0.1.0" "get" (func $config_get (param i32 i32 i32)))
+(import "wasi:http/types@0.2.0" "[constructor]fields" (func $fields_new (result i32)))
+(import "wasi:http/types@0.2.0" "[constructor]outgoing-request" (func $request_new (param i32) (result i32)))
+(import "wasi:http/types@0.2.0" "[method]outgoing-request.set-authority" (func $set_authority (param i32 i32 i32 i32) (result i32)))
+(import "wasi:http/types@0.2.0" "[method]outgoing-request.set-scheme" (func $set_scheme (param i32 i32 i32 i32 i32) (result i32)))
+(import "wasi:http/types@0.2.0" "[method]outgoing-request.set-path-with-query" (func $set_path (param i32 i32 i32 i32) (result i32)))
+(import "wasi:http/outgoing-handler@0.2.0" "handle" (func $handle (param i32 i32 i32 i32)))
+(data (i32.const 128) "outbound request refused")
+(data (i32.const 160) "target")
+(data (i32.const 176) "/egress")
+(func $init (result i32) (call $ok))
+(func $on_timer (result i32) (local $req i32)
+  (call $config_get (i32.const 160) (i32.const 6) (i32.const 3584)) ;; option<string> at 3584: disc, ptr, len
+  (local.set $req (call $request_new (call $fields_new)))
+  (drop (call $set_authority (local.get $req) (i32.load8_u (i32.const 3584)) (i32.load (i32.const 3588)) (i32.load (i32.const 3592))))
+  (drop (call $set_scheme (local.get $req) (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0))) ;; some(HTTP)
+  (drop (call $set_path (local.get $req) (i32.const 1) (i32.const 176) (i32.const 7)))
+  (call $handle (local.get $req) (i32.const 0) (i32.const 0) (i32.const 3072))
+  (if (result i32) (i32.eqz (i32.load8_u (i32.const 3072)))
+    (then (call $ok))
+    (else
+      (i32.store8 (i32.const 1024) (i32.const 1))
+      (i32.store (i32.const 1028) (i32.const 128))
+      (i32.store (i32.const 1032) (i32.const 24))
+      (i32.const 1024))))
