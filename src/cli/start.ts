@@ -1,3 +1,4 @@
+import { startEdgeMode } from '../edge/index.js';
 import { startLocalMode } from '../local/index.js';
 import { createLogger } from '../ops/index.js';
 import { readSettings } from '../settings.js';
@@ -6,16 +7,15 @@ import { readSettings } from '../settings.js';
 export async function startCommand(version: string): Promise<number> {
   const settings = readSettings();
   const log = createLogger(settings.logLevel);
-  if (settings.mode === 'edge') {
-    log.error('IoT Edge mode (IOTEDGE_WORKLOADURI is set) is not available in this build; unset it to run local mode');
-    return 1;
-  }
   if (settings.allowUnpinned) log.warn('WASMHOST_ALLOW_UNPINNED is on: sources without sha256 are accepted (development only)');
-  const host = await startLocalMode(settings, log, version);
-  return new Promise<number>((resolve) => {
+  log.info(`wasmhost ${version} starting in ${settings.mode === 'edge' ? 'IoT Edge' : 'local'} mode; data in ${settings.dataDir}`);
+  const host = settings.mode === 'edge' ? await startEdgeMode(settings, log, version) : await startLocalMode(settings, log, version);
+  return new Promise<number>(() => {
     const stop = (signal: string) => {
       log.info(`${signal}: stopping workloads`);
-      void host.close().then(() => resolve(0));
+      // Exit explicitly once closed: SDK retry timers from an outage would otherwise hold the process
+      // for minutes, and IoT Edge kills a module that outlives its grace period.
+      void host.close().then(() => process.stdout.write('', () => process.exit(0)));
     };
     process.once('SIGINT', stop).once('SIGTERM', stop);
   });

@@ -4,3 +4,4 @@ export { diffSpecs, sameSpec, canonicalJson } from './diff.js';
 export type { SpecDiff } from './diff.js';
 export { WORKLOAD_NAME, ENDPOINT_NAME, EDGEHUB_MAX_MESSAGE_BYTES, MAX_MEMORY_MB } from './schema.js';
 export type { WorkloadSpec, WorkloadLimits, RestartPolicy } from './schema.js';
+export { mergePatch } from './merge.js';

@@ -1,0 +1,107 @@
+import type { Logger } from '../ops/index.js';
+import { ModuleLink, type TwinDocument } from './module-link.js';
+
+const RESYNC_TIMEOUT_MS = 10_000;
+
+export interface ConnectionHandlers {
+  /** Registers methods and inputs on a newly opened link. */
+  setup(link: ModuleLink): void;
+  /** A full twin read: at start and after every reconnect (the SDK never re-reads it, field notes). */
+  twin(twin: TwinDocument, link: ModuleLink): void;
+  desiredPatch(patch: Record<string, unknown>, link: ModuleLink): void;
+  /** The link is gone (SDK gave up); a new one is being made. */
+  lost(): void;
+}
+
+export interface ConnectionBackoff {
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+/**
+ * Keeps one working link to edgeHub through the SDK's gaps: the first open is retried with backoff
+ * (the SDK does not retry it), desired patches are subscribed before the twin is read, the twin is read
+ * again after every reconnect, and the client is made anew when the SDK gives up or the twin is mute.
+ */
+export class EdgeConnection {
+  #link: ModuleLink | undefined;
+  #stopped = false;
+  #connecting: Promise<void> | undefined;
+
+  constructor(
+    private readonly handlers: ConnectionHandlers,
+    private readonly log: Logger,
+    private readonly createLink: () => Promise<ModuleLink> = () => ModuleLink.fromEnvironment(),
+    private readonly backoff: ConnectionBackoff = { baseMs: 1000, maxMs: 30_000 },
+  ) {}
+
+  get link(): ModuleLink | undefined {
+    return this.#link;
+  }
+
+  /** Connects in the background, retrying until it succeeds or stop() is called. */
+  start(): Promise<void> {
+    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#connecting?.catch(() => undefined);
+    const link = this.#link;
+    this.#link = undefined;
+    await link?.close();
+  }
+
+  async #connect(): Promise<void> {
+    for (let attempt = 0; !this.#stopped; attempt++) {
+      let link: ModuleLink | undefined;
+      try {
+        link = await this.createLink();
+        link.on('error', (err) => this.log.warn(`edgeHub connection error: ${err?.message ?? err}`));
+        await link.open();
+        const current = link;
+        await link.enableDesiredPatches((patch) => this.#link === current && this.handlers.desiredPatch(patch, current));
+        this.handlers.setup(link);
+        this.handlers.twin(await link.getTwin(), link);
+        // After open, 'connect' means the SDK reconnected by itself. It never re-reads the twin, so
+        // patches made meanwhile would be lost: read it again.
+        link.on('connect', () => void this.#resync(current));
+        link.on('disconnect', (err) => void this.#replace(current, `disconnected${err ? ` (${err.message})` : ''}`));
+        if (this.#stopped) return void (await link.close());
+        this.#link = link;
+        this.log.info(`connected to edgeHub${attempt ? ` after ${attempt + 1} attempts` : ''}`);
+        return;
+      } catch (err) {
+        await link?.close();
+        const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(attempt, 20));
+        this.log.warn(`cannot connect to edgeHub (${(err as Error).message}); retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)));
+      }
+    }
+  }
+
+  /**
+   * The SDK restores methods and inputs after a reconnect but relies on edgeHub's stored session for
+   * the twin subscriptions (field notes). If the twin does not answer, the session is gone: start a
+   * fresh client, which subscribes everything again.
+   */
+  async #resync(link: ModuleLink): Promise<void> {
+    if (this.#link !== link) return;
+    this.log.info('reconnected to edgeHub; reading the twin again');
+    try {
+      this.handlers.twin(await link.getTwin(RESYNC_TIMEOUT_MS), link);
+    } catch (err) {
+      await this.#replace(link, `twin read after reconnect failed (${(err as Error).message})`);
+    }
+  }
+
+  async #replace(link: ModuleLink, why: string): Promise<void> {
+    if (this.#link !== link) return;
+    this.log.warn(`edgeHub link replaced: ${why}`);
+    this.#link = undefined;
+    this.handlers.lost();
+    await link.close();
+    if (!this.#stopped) void this.start();
+  }
+}

@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import { createMethodHandlers, dispatchMethod } from '../methods/index.js';
+import type { Logger } from '../ops/index.js';
+import { Engine } from '../runtime/index.js';
+import type { HostSettings } from '../settings.js';
+import { EDGEHUB_MAX_MESSAGE_BYTES, mergePatch, SCHEMA_VERSION, validateDesired } from '../spec/index.js';
+import { Supervisor } from '../supervisor/index.js';
+import { EdgeConnection } from './connection.js';
+import { EdgeSink } from './edge-sink.js';
+import type { ModuleLink, TwinDocument } from './module-link.js';
+import { Reporter, type ReportedDocument } from './reporter.js';
+
+export interface EdgeHost {
+  readonly supervisor: Supervisor;
+  close(): Promise<void>;
+}
+
+/**
+ * IoT Edge mode: desired state from the module twin, telemetry to edgeHub outputs, edgeHub inputs to
+ * workloads, operator methods as direct methods, status as reported properties.
+ */
+export async function startEdgeMode(settings: HostSettings, log: Logger, version: string): Promise<EdgeHost> {
+  const startedAt = new Date();
+  const sink = new EdgeSink(log);
+  let desired: Record<string, unknown> = {};
+  let desiredVersion = 0;
+  let appliedDesiredVersion: number | null = null;
+  let desiredErrors: string[] = [];
+
+  const supervisor = new Supervisor({
+    engine: new Engine(join(settings.dataDir, 'compiled')),
+    fetch: { base: settings.dataDir, roots: [settings.dataDir], maxBytes: settings.maxBlobBytes },
+    dataDir: settings.dataDir,
+    sink,
+    log,
+    onStatusChange: () => reporter.schedule(),
+  });
+  const reporter = new Reporter((): ReportedDocument => ({
+    schemaVersion: SCHEMA_VERSION,
+    host: { version, node: process.version, startedAt: startedAt.toISOString(), appliedDesiredVersion, desiredErrors },
+    workloads: Object.fromEntries(supervisor.list().map(({ name, ...status }) => [name, { ...status }])),
+  }), log);
+  const handlers = createMethodHandlers(supervisor, { version, startedAt: startedAt.getTime() });
+
+  // One apply at a time (Supervisor.apply queues); each applies the newest desired document.
+  const apply = async () => {
+    const version = desiredVersion;
+    const validated = validateDesired(desired, { allowUnpinned: settings.allowUnpinned });
+    const result = await supervisor.apply(validated, version);
+    desiredErrors = validated.documentInvalid ? result.errors.slice(0, 20) : [];
+    if (!validated.documentInvalid) appliedDesiredVersion = version;
+    reporter.schedule();
+  };
+
+  const connection = new EdgeConnection(
+    {
+      setup(link: ModuleLink) {
+        for (const name of Object.keys(handlers)) {
+          link.onMethod(name, (payload, reply) => void dispatchMethod(handlers, name, payload).then((r) => reply(r.status, r.payload)));
+        }
+        link.onInput((message) => {
+          if (message.body.length > EDGEHUB_MAX_MESSAGE_BYTES) return log.warn(`input ${message.input}: message of ${message.body.length} bytes dropped`);
+          supervisor.deliverInput(message.input, { body: message.body, contentType: message.contentType, properties: message.properties });
+        });
+        sink.attach(link);
+      },
+      twin(twin: TwinDocument, link: ModuleLink) {
+        const version = Number(twin.desired.$version ?? 0);
+        log.info(`twin read: desired version ${version}`);
+        desired = twin.desired;
+        desiredVersion = version;
+        reporter.attach(link, twin.reported);
+        void apply();
+      },
+      desiredPatch(patch: Record<string, unknown>, link: ModuleLink) {
+        const version = Number(patch.$version ?? 0);
+        if (version <= desiredVersion) return log.debug(`desired patch ${version} dropped: already at ${desiredVersion}`);
+        if (version > desiredVersion + 1) {
+          log.info(`desired patch ${version} skips versions after ${desiredVersion}; reading the whole twin`);
+          return void link.getTwin().then((twin) => this.twin(twin, link), (err: Error) => log.warn(`twin read failed: ${err.message}`));
+        }
+        desired = mergePatch(desired, patch);
+        desiredVersion = version;
+        log.info(`desired patch ${version} received`);
+        void apply();
+      },
+      lost() {
+        sink.detach();
+        reporter.detach();
+      },
+    },
+    log,
+  );
+  void connection.start();
+
+  return {
+    supervisor,
+    async close() {
+      await supervisor.shutdown();
+      log.debug('workloads stopped; flushing reported properties');
+      await reporter.flush().catch(() => undefined);
+      log.debug('closing the edgeHub connection');
+      await connection.stop();
+      log.debug('closed');
+    },
+  };
+}

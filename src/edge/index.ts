@@ -1,0 +1,1 @@
+export { startEdgeMode, type EdgeHost } from './edge-mode.js';

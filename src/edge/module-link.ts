@@ -1,0 +1,114 @@
+import iotDevice from 'azure-iot-device';
+import { Mqtt } from 'azure-iot-device-mqtt';
+import type { Message as SdkMessage, ModuleClient as SdkModuleClient } from 'azure-iot-device';
+
+// The SDK is CommonJS: named imports type-check but fail at runtime under ESM (field notes).
+const { ModuleClient, Message } = iotDevice;
+
+export const TWIN_TIMEOUT_MS = 30_000;
+
+export interface TwinDocument {
+  desired: Record<string, unknown>;
+  reported: Record<string, unknown>;
+}
+
+/** The SDK's twin transport calls, which the public Twin object wraps with a cache we cannot use. */
+interface TwinTransport {
+  getTwin(done: (err?: Error, twin?: TwinDocument) => void): void;
+  updateTwinReportedProperties(patch: unknown, done: (err?: Error) => void): void;
+  enableTwinDesiredPropertiesUpdates(done: (err?: Error) => void): void;
+  on(event: 'twinDesiredPropertiesUpdate', fn: (patch: Record<string, unknown>) => void): void;
+}
+
+export interface InboundMessage {
+  readonly input: string;
+  readonly body: Buffer;
+  readonly contentType: string | undefined;
+  readonly properties: Array<[string, string]>;
+}
+
+export type MethodReply = (status: number, payload: unknown) => void;
+
+/**
+ * The one place that touches azure-iot-device: a ModuleClient made by fromEnvironment(Mqtt), reduced
+ * to what wasmhost needs, with timeouts on twin calls. One link per connection attempt; the
+ * EdgeConnection replaces it when the SDK gives up.
+ */
+export class ModuleLink {
+  readonly #client: SdkModuleClient;
+  readonly #twin: TwinTransport;
+
+  private constructor(client: SdkModuleClient) {
+    this.#client = client;
+    const transport = (client as unknown as { _transport?: Partial<TwinTransport> })._transport;
+    if (!transport?.getTwin || !transport.updateTwinReportedProperties || !transport.enableTwinDesiredPropertiesUpdates) {
+      throw new Error('azure-iot-device changed: its MQTT transport has no twin calls');
+    }
+    this.#twin = transport as TwinTransport;
+  }
+
+  /** Reads IOTEDGE_* (or EdgeHubConnectionString) and asks the workload API for the trust bundle. */
+  static async fromEnvironment(): Promise<ModuleLink> {
+    const client = await (ModuleClient.fromEnvironment(Mqtt) as Promise<SdkModuleClient>);
+    return new ModuleLink(client);
+  }
+
+  open(): Promise<unknown> {
+    return this.#client.open();
+  }
+
+  async close(): Promise<void> {
+    this.#client.removeAllListeners();
+    this.#client.on('error', () => undefined); // late errors from a closing client must not crash us
+    await this.#client.close().catch(() => undefined);
+  }
+
+  on(event: 'connect' | 'disconnect' | 'error', fn: (err?: Error) => void): void {
+    this.#client.on(event, fn);
+  }
+
+  /** Subscribes to desired-property patches (call before reading the twin, so none is lost between). */
+  enableDesiredPatches(onPatch: (patch: Record<string, unknown>) => void): Promise<void> {
+    this.#twin.on('twinDesiredPropertiesUpdate', onPatch);
+    return withTimeout('enable desired properties', TWIN_TIMEOUT_MS, new Promise((resolve, reject) => this.#twin.enableTwinDesiredPropertiesUpdates((err) => (err ? reject(err) : resolve()))));
+  }
+
+  getTwin(timeoutMs = TWIN_TIMEOUT_MS): Promise<TwinDocument> {
+    return withTimeout('twin GET', timeoutMs, new Promise((resolve, reject) => this.#twin.getTwin((err, twin) => (err || !twin ? reject(err ?? new Error('empty twin')) : resolve(twin)))));
+  }
+
+  updateReported(patch: Record<string, unknown>): Promise<void> {
+    return withTimeout('reported properties update', TWIN_TIMEOUT_MS, new Promise((resolve, reject) => this.#twin.updateTwinReportedProperties(patch, (err) => (err ? reject(err) : resolve()))));
+  }
+
+  sendOutput(output: string, body: Buffer | string, options: { contentType?: string; contentEncoding?: 'utf-8'; messageId: string; properties: Array<[string, string]> }): Promise<unknown> {
+    const message: SdkMessage = new Message(body);
+    message.messageId = options.messageId;
+    if (options.contentType) message.contentType = options.contentType as SdkMessage['contentType']; // typed too narrowly by the SDK
+    if (options.contentEncoding) message.contentEncoding = options.contentEncoding;
+    for (const [key, value] of options.properties) message.properties.add(key, value);
+    return this.#client.sendOutputEvent(output, message);
+  }
+
+  onMethod(name: string, handler: (payload: unknown, reply: MethodReply) => void): void {
+    this.#client.onMethod(name, (request, response) => {
+      handler(request?.payload, (status, payload) => response?.send(status, payload, () => undefined));
+    });
+  }
+
+  onInput(handler: (message: InboundMessage) => void): void {
+    this.#client.on('inputMessage', (input: string, msg: SdkMessage) => {
+      const properties = msg.properties.propertyList.map((p) => [p.key, p.value] as [string, string]);
+      handler({ input, body: Buffer.isBuffer(msg.data) ? msg.data : Buffer.from(String(msg.data)), contentType: msg.contentType, properties });
+      this.#client.complete(msg, () => undefined);
+    });
+  }
+}
+
+function withTimeout<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,132 @@
+// IoT Edge mode end to end: the module in its own process, configured only by IOTEDGE_* variables,
+// against the edgeHub emulator (real azure-iot-device client over MQTT/TLS, real fromEnvironment).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
+import { CLI, guestBytes, guestPath, tempDir, waitFor } from './helpers.js';
+
+const tmp = tempDir();
+const dataDir = join(tmp.path, 'data');
+let hub: EdgeHubEmulator;
+let module: ChildProcess;
+let logs = '';
+
+const echo = guestBytes('echo');
+const workload = (over: Record<string, unknown> = {}) => ({ source: 'file://wasm/echo.wasm', sha256: echo.digest, timerMs: 100, ...over });
+const reportedWorkloads = () => (hub.reported.workloads ?? {}) as Record<string, { status: string; since: string; digest: string; lastError: string | null; restarts: number }>;
+const outputs = (name: string) => hub.outputs.filter((o) => o.output === name);
+
+beforeAll(async () => {
+  mkdirSync(join(dataDir, 'wasm'), { recursive: true });
+  copyFileSync(guestPath('echo'), join(dataDir, 'wasm', 'echo.wasm'));
+  hub = await EdgeHubEmulator.start();
+  await hub.setDesired({ schemaVersion: '1.0', workloads: { alpha: workload({ config: { v: '1' } }), beta: workload({ inputs: ['sensors'] }) } });
+  module = spawn(process.execPath, [CLI, 'start'], { env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  module.stdout!.on('data', (c: Buffer) => (logs += c.toString()));
+  module.stderr!.on('data', (c: Buffer) => (logs += c.toString()));
+}, 60_000);
+
+afterAll(async () => {
+  if (process.env.WASMHOST_TEST_LOGS) writeFileSync(process.env.WASMHOST_TEST_LOGS, logs);
+  if (module.exitCode === null) {
+    module.kill('SIGTERM');
+    await new Promise((r) => module.once('exit', r));
+  }
+  await hub.close();
+  tmp.cleanup();
+});
+
+describe('IoT Edge mode', () => {
+  it('runs the twin\'s workloads; telemetry reaches edgeHub outputs with content type, encoding and workload properties', async () => {
+    await waitFor('ticks from both workloads', () => ['alpha', 'beta'].every((w) => outputs('ticks').some((o) => o.properties.workload === w)), 30_000);
+    const tick = outputs('ticks')[0]!;
+    expect(tick.body.toString()).toBe('{"ok":true}');
+    expect(tick.properties.workloadDigest).toBe(`sha256:${echo.digest}`);
+    expect(tick.messageId).toMatch(/^[0-9a-f-]{36}$/);
+  }, 40_000);
+
+  it('reports both running, with digests and appliedDesiredVersion', async () => {
+    await waitFor('reported running', () => reportedWorkloads().alpha?.status === 'running' && reportedWorkloads().beta?.status === 'running');
+    expect(reportedWorkloads().alpha?.digest).toBe(`sha256:${echo.digest}`);
+    expect(hub.reported.host).toMatchObject({ version: '0.1.0', appliedDesiredVersion: hub.desired.$version });
+    expect(hub.reported.schemaVersion).toBe('1.0');
+  });
+
+  it('keeps reported updates batched', () => {
+    expect(hub.reportedPatches.length).toBeLessThan(15);
+  });
+
+  it('a config patch restarts only that workload', async () => {
+    const before = reportedWorkloads();
+    const version = await hub.patchDesired({ workloads: { alpha: { config: { v: '2' } } } });
+    await waitFor('alpha replaced', () => hub.reported.host?.appliedDesiredVersion === version && reportedWorkloads().alpha?.status === 'running' && reportedWorkloads().alpha?.since !== before.alpha?.since);
+    expect(reportedWorkloads().beta?.since).toBe(before.beta?.since);
+  });
+
+  it('a patch with one invalid workload reports its error and applies the rest', async () => {
+    const version = await hub.patchDesired({ workloads: { gamma: workload(), broken: { source: 'file://wasm/echo.wasm', limits: { memoryMb: 'lots' } } } });
+    await waitFor('gamma running and broken reported', () => hub.reported.host?.appliedDesiredVersion === version && reportedWorkloads().gamma?.status === 'running' && reportedWorkloads().broken);
+    expect(reportedWorkloads().broken).toMatchObject({ status: 'failed', lastError: expect.stringContaining('workloads.broken.limits.memoryMb') });
+  });
+
+  it('a null patch stops and removes a workload, and it disappears from reported', async () => {
+    await hub.patchDesired({ workloads: { gamma: null, broken: null } });
+    await waitFor('gamma gone from reported', () => !('gamma' in reportedWorkloads()) && !('broken' in reportedWorkloads()));
+    const count = outputs('ticks').filter((o) => o.properties.workload === 'gamma').length;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(outputs('ticks').filter((o) => o.properties.workload === 'gamma').length).toBe(count);
+  });
+
+  it('answers every direct method, with its 400 and 404 paths', async () => {
+    expect(await hub.invokeMethod('ping')).toMatchObject({ status: 200, payload: { version: '0.1.0', uptimeSeconds: expect.any(Number) } });
+    const list = await hub.invokeMethod('listWorkloads');
+    expect(list.payload.map((w: { name: string }) => w.name)).toEqual(['alpha', 'beta']);
+    expect(await hub.invokeMethod('restartWorkload', { name: 'ghost' })).toMatchObject({ status: 404, payload: { code: 'WH_ERR_WORKLOAD_UNKNOWN' } });
+    expect(await hub.invokeMethod('restartWorkload', { nam: 'alpha' })).toMatchObject({ status: 400, payload: { code: 'WH_ERR_BAD_PAYLOAD' } });
+    expect(await hub.invokeMethod('restartWorkload', 'alpha')).toMatchObject({ status: 400 });
+    // The SDK answers only the method names registered with it: others time out at the caller, as with IoT Hub.
+    await expect(hub.invokeMethod('nonsense', null, 1000)).rejects.toThrow('timed out');
+    expect(await hub.invokeMethod('stopWorkload', { name: 'alpha' })).toMatchObject({ status: 200, payload: { status: 'stopped' } });
+    await waitFor('alpha stopped in reported', () => reportedWorkloads().alpha?.status === 'stopped');
+    expect(await hub.invokeMethod('startWorkload', { name: 'alpha' })).toMatchObject({ status: 200 });
+    await waitFor('alpha running again', () => reportedWorkloads().alpha?.status === 'running');
+    expect(await hub.invokeMethod('restartWorkload', { name: 'alpha' })).toMatchObject({ status: 200 });
+    expect(await hub.invokeMethod('invokeWorkload', { name: 'beta', method: 'echo', payload: { hello: 'edge' } })).toEqual({ status: 200, payload: { hello: 'edge' } });
+    expect(await hub.invokeMethod('invokeWorkload', { name: 'beta' })).toMatchObject({ status: 400 });
+    const logsReply = await hub.invokeMethod('getWorkloadLogs', { schemaVersion: '1.0', items: [{ id: 'alpha', filter: { tail: 10 } }], encoding: 'none', contentType: 'json' });
+    expect(logsReply.status).toBe(200);
+    expect(logsReply.payload[0].id).toBe('alpha');
+  });
+
+  it('delivers an edgeHub input to the workload that lists it; its forwarded output comes back', async () => {
+    await hub.sendInput('sensors', '{"temperature":31}', { '$.ct': 'application/json' });
+    const echoed = await waitFor('echoed output', () => outputs('echoed')[0]);
+    expect(echoed.body.toString()).toBe('{"temperature":31}');
+    expect(echoed.properties.workload).toBe('beta');
+  });
+
+  it('reconnects after edgeHub drops and restarts, re-reads the twin and applies a patch made while away', async () => {
+    await hub.stop();
+    const version = await hub.patchDesired({ workloads: { delta: workload() } }); // nobody connected to hear it
+    await new Promise((r) => setTimeout(r, 1500));
+    await hub.listen();
+    await waitFor('delta applied after reconnect', () => hub.reported.host?.appliedDesiredVersion === version && reportedWorkloads().delta?.status === 'running', 60_000);
+    await waitFor('delta sending', () => outputs('ticks').some((o) => o.properties.workload === 'delta'));
+    expect(hub.rejectedConnects).toBe(0);
+  }, 70_000);
+
+  it('recovers when edgeHub comes back without its stored sessions: the mute twin makes a fresh client', async () => {
+    await hub.stop();
+    await hub.listen(undefined, { keepSessions: false });
+    const version = await hub.patchDesired({ workloads: { delta: null } });
+    await waitFor('patch applied on a fresh client', () => hub.reported.host?.appliedDesiredVersion === version && !('delta' in reportedWorkloads()), 60_000);
+    expect(logs).toMatch(/edgeHub link replaced: twin read after reconnect failed/);
+  }, 70_000);
+
+  it('stops cleanly on SIGTERM with exit code 0', async () => {
+    module.kill('SIGTERM');
+    expect(await new Promise((r) => module.once('exit', r))).toBe(0);
+    expect(logs).toMatch(/<6> .* \[INF\] - connected to edgeHub/);
+  });
+});
