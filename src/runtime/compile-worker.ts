@@ -10,10 +10,9 @@ import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { componentNew } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { COMPONENT_FILE, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
 import { isCoreModule } from './binary.js';
-import { packageRoot } from './package-root.js';
 import type { WorkloadKind } from './protocol.js';
 
-const jcoDir = packageRoot('@bytecodealliance/jco');
+const PREVIEW1_ADAPTER = new URL('../../vendor/wasi-preview1-adapter/wasi_snapshot_preview1.command.wasm', import.meta.url);
 
 /** jco 1.35's generated code reads process.env.JCO_DEBUG on every call; a constant is ~45% faster. */
 const JCO_DEBUG_READ = /globalThis\?\.process\?\.env\?\.JCO_DEBUG/g;
@@ -23,7 +22,7 @@ async function compile(request: CompileRequest): Promise<CompiledMeta> {
   const adaptedFromPreview1 = isCoreModule(component);
   if (adaptedFromPreview1) {
     // A WASI preview1 program (seed-style wasm32-wasi): adapt to a component with jco's command adapter.
-    const adapter = await readFile(join(jcoDir, 'lib', 'wasi_snapshot_preview1.command.wasm'));
+    const adapter = await readFile(PREVIEW1_ADAPTER);
     component = await componentNew(component, [['wasi_snapshot_preview1', adapter]]);
   }
   const result = await transpileBytes(component, { name: 'component', instantiation: 'async', base64Cutoff: 0, emitTypescriptDeclarations: false } as Parameters<typeof transpileBytes>[1]);

@@ -1,0 +1,118 @@
+// No Docker engine runs here: these check that the packaging files are valid and agree with each other
+// and with the code, and replay the image's install and start steps in a temporary folder.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateDesired, mergePatch } from '../dist/spec/index.js';
+import { guestPath, ROOT, tempDir, waitFor } from './helpers.js';
+
+const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
+const json = (file: string) => JSON.parse(read(file));
+const pkg = json('package.json');
+const dockerfile = read('Dockerfile');
+const template = json('deployment.template.json');
+const modules = template.modulesContent;
+/** What iotedgedev would substitute from .env: plausible values for the placeholders. */
+const substitute = (value: unknown) =>
+  JSON.parse(JSON.stringify(value).replaceAll('${CONTAINER_REGISTRY_ADDRESS}', 'myacr.azurecr.io').replace(/\$\{[A-Z_]+_SHA256\}/g, 'a'.repeat(64)));
+/** Output names the sample workloads send to, read from their sources. */
+const sampleOutputs = readdirSync(join(ROOT, 'guest-modules'))
+  .flatMap((dir) => { try { return [read(`guest-modules/${dir}/index.ts`)]; } catch { return []; } })
+  .flatMap((src) => [...src.matchAll(/send\('([^']+)'/g)].map((m) => m[1]));
+
+describe('Dockerfile', () => {
+  it('is multi-stage on a current LTS Node, installs for production and runs as the non-root node user', () => {
+    const froms = dockerfile.match(/^FROM .+$/gm) ?? [];
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    expect(Number(/ARG NODE_IMAGE=node:(\d+)/.exec(dockerfile)?.[1])).toBeGreaterThanOrEqual(24);
+    expect(dockerfile).toMatch(/npm install --omit=dev/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/NODE_ENV=production/);
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/cli\/main.js", "start"\]$/m);
+    expect(dockerfile).toContain('WASMHOST_DATA_DIR=/var/lib/wasmhost');
+    expect(dockerfile).toMatch(/^VOLUME \["\/var\/lib\/wasmhost"\]$/m);
+  });
+  it('copies everything the runtime reads at run time', () => {
+    for (const dir of ['wit', 'vendor']) expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} \\./${dir}$`, 'm'));
+    expect(pkg.files).toEqual(expect.arrayContaining(['dist', 'wit', 'vendor']));
+  });
+});
+
+describe('module.json', () => {
+  const moduleJson = json('module.json');
+  it('builds every IoT Edge platform from a Dockerfile that exists, at the package version', () => {
+    expect(Object.keys(moduleJson.image.tag.platforms).sort()).toEqual(['amd64', 'arm32v7', 'arm64v8']);
+    for (const file of Object.values(moduleJson.image.tag.platforms) as string[]) expect(() => read(file)).not.toThrow();
+    expect(moduleJson.image.tag.version).toBe(pkg.version);
+    expect(moduleJson.image.repository).toBe('${CONTAINER_REGISTRY_ADDRESS}/wasmhost');
+  });
+});
+
+describe('deployment.template.json', () => {
+  const wasmhost = modules.$edgeAgent['properties.desired'].modules.wasmhost;
+  it('has the system modules and wasmhost with its image, data volume bind and log config', () => {
+    expect(Object.keys(modules.$edgeAgent['properties.desired'].systemModules).sort()).toEqual(['edgeAgent', 'edgeHub']);
+    expect(wasmhost.settings.image).toBe('${MODULES.wasmhost}');
+    const host = wasmhost.settings.createOptions.HostConfig;
+    expect(host.Binds).toEqual(['wasmhost-data:/var/lib/wasmhost']);
+    expect(host.LogConfig.Type).toBe('json-file');
+  });
+  it('routes only outputs that the deployed workloads really send, to $upstream', () => {
+    const routes = Object.values(modules.$edgeHub['properties.desired'].routes) as string[];
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) {
+      const [, output] = /^FROM \/messages\/modules\/wasmhost\/outputs\/(\w+) INTO \$upstream$/.exec(route) ?? [];
+      expect(sampleOutputs).toContain(output);
+    }
+    expect(sampleOutputs.sort()).toEqual(['alerts', 'temperature']);
+  });
+  it('deploys a wasmhost twin that passes wasmhost validate', () => {
+    const result = validateDesired(substitute(modules.wasmhost['properties.desired']), { allowUnpinned: false });
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([]);
+    expect([...result.workloads.keys()].sort()).toEqual(['filter', 'sensor']);
+  });
+  it('the layered example adds one workload that validates when merged onto the base twin', () => {
+    const layered = json('deployments/layered.add-workload.json').modulesContent.wasmhost;
+    const [path, workload] = Object.entries(layered)[0] as [string, unknown];
+    const name = /^properties\.desired\.workloads\.([A-Za-z0-9_-]+)$/.exec(path)?.[1];
+    expect(name).toBeDefined();
+    const merged = mergePatch(substitute(modules.wasmhost['properties.desired']), { workloads: { [name!]: substitute(workload) } });
+    const result = validateDesired(merged, { allowUnpinned: false });
+    expect(result.errors).toEqual([]);
+    expect([...result.workloads.keys()].sort()).toEqual(['filter', name, 'sensor'].sort());
+  });
+});
+
+describe('image smoke test (the Dockerfile\'s install and start steps, replayed)', () => {
+  const tmp = tempDir('wasmhost-image-');
+  afterAll(() => tmp.cleanup());
+
+  it('a production install (no dev dependencies) runs a preview1 command and starts, as a non-root user', async () => {
+    const app = join(tmp.path, 'app');
+    mkdirSync(app);
+    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(ROOT, file), join(app, file));
+    execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, stdio: 'ignore', timeout: 240_000 });
+    for (const dir of ['dist', 'wit', 'vendor']) cpSync(join(ROOT, dir), join(app, dir), { recursive: true });
+    expect(() => readFileSync(join(app, 'node_modules/@bytecodealliance/jco/package.json'))).toThrow(); // dev-only
+    const data = join(tmp.path, 'data');
+    mkdirSync(join(data, 'wasm'), { recursive: true });
+    copyFileSync(guestPath('hello'), join(data, 'wasm', 'hello.wasm'));
+    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}; // root here: drop to nobody, as USER node does
+    const desired = join(data, 'desired.json');
+    writeFileSync(desired, JSON.stringify({ schemaVersion: '1.0', workloads: { hello: { source: 'file://wasm/hello.wasm', restartPolicy: 'never' } } }));
+    if (asUser.uid) execFileSync('chown', ['-R', '65534:65534', tmp.path]);
+    const env = { PATH: process.env.PATH, NODE_ENV: 'production', WASMHOST_DATA_DIR: data, HOME: tmp.path };
+
+    const run = spawnSync(process.execPath, ['dist/cli/main.js', 'run', join(data, 'wasm', 'hello.wasm')], { cwd: app, env, encoding: 'utf8', ...asUser });
+    expect(run.stderr).toBe('hello: sent 3 lines\n');
+    expect(run.status).toBe(0);
+
+    const host = spawn(process.execPath, ['dist/cli/main.js', 'start'], { cwd: app, env: { ...env, WASMHOST_DESIRED_FILE: desired, WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_ADMIN_PORT: '0' }, ...asUser });
+    let out = '';
+    host.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    await waitFor('telemetry from the command', () => out.includes('"output":"hello"'), 30_000);
+    host.kill('SIGTERM');
+    expect(await new Promise((r) => host.once('exit', r))).toBe(0);
+  }, 300_000);
+});
