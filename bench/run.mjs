@@ -1,6 +1,10 @@
-// `npm run bench`: every benchmark, printed as markdown for BENCHMARKS.md.
+// `npm run bench`: every benchmark, printed as markdown for BENCHMARKS.md. `npm run bench -- edge`
+// runs only the named groups.
 import { cpus } from 'node:os';
+import { edgeBench } from './edge.mjs';
 import { runtimeBench } from './runtime.mjs';
 
+const groups = { runtime: runtimeBench, edge: edgeBench };
+const chosen = process.argv.slice(2).filter((g) => g in groups);
 console.log(`Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}\n`);
-console.log(await runtimeBench());
+for (const name of chosen.length ? chosen : Object.keys(groups)) console.log(await groups[name]());
