@@ -22,13 +22,16 @@ function post(message: WorkerToHost): void {
   port.postMessage(message, 'effects' in message ? transferables(message.effects) : []);
 }
 
-/** Message bodies are fresh copies out of guest memory: move them instead of cloning. */
+/** Below this, copying a body is cheaper than detaching its buffer. */
+const TRANSFER_MIN_BYTES = 4096;
+
+/** Large message bodies are fresh copies out of guest memory: move them instead of cloning. */
 function transferables(list: Effect[]): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const e of list) {
-    if ((e.type === 'telemetry' || e.type === 'publish') && e.msg.body.byteOffset === 0 && e.msg.body.byteLength === e.msg.body.buffer.byteLength && e.msg.body.buffer instanceof ArrayBuffer) {
-      if (!out.includes(e.msg.body.buffer)) out.push(e.msg.body.buffer);
-    }
+    if (e.type !== 'telemetry' && e.type !== 'publish') continue;
+    const { body } = e.msg;
+    if (body.byteLength >= TRANSFER_MIN_BYTES && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) out.push(body.buffer);
   }
   return out;
 }
