@@ -4,7 +4,8 @@ import { formatLine, parseLogLevel, createLogger, LogRing } from '../dist/ops/in
 import { capMemories } from '../dist/runtime/memory-limit.js';
 import { KvStore } from '../dist/runtime/worker/kv-store.js';
 import { hostAllowed } from '../dist/runtime/worker/sandbox.js';
-import { diffSpecs, validateDesired } from '../dist/spec/index.js';
+import { diffSpecs, mergePatch, validateDesired } from '../dist/spec/index.js';
+import { fitReported, reportedPatch, MAX_REPORTED_BYTES } from '../dist/edge/reported.js';
 import { tempDir } from './helpers.js';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -137,4 +138,32 @@ describe('hostAllowed (outbound HTTP allow-list)', () => {
     [['api.example.com:443'], 'evil.example.com', false],
     [[], 'api.example.com', false],
   ])('%j allows %s: %s', (allowed, authority, expected) => expect(hostAllowed(allowed, https, authority)).toBe(expected));
+});
+
+describe('reported properties', () => {
+  it('patches only what changed, with null for what went away', () => {
+    const before = { host: { version: '0.1.0', applied: 3 }, workloads: { a: { status: 'running', restarts: 0 }, b: { status: 'running' } } };
+    const after = { host: { version: '0.1.0', applied: 4 }, workloads: { a: { status: 'backoff', restarts: 1 }, c: { status: 'pulling' } } };
+    expect(reportedPatch(before, after)).toEqual({ host: { applied: 4 }, workloads: { a: { status: 'backoff', restarts: 1 }, b: null, c: { status: 'pulling' } } });
+    expect(reportedPatch(after, after)).toBeUndefined();
+  });
+  it('stays under the twin limit: errors are cut, then workloads beyond what fits are counted, not sent', () => {
+    const workloads = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`w${i}`, { status: 'failed', lastError: 'x'.repeat(500) }]));
+    const fitted = fitReported({ host: { version: '0.1.0' }, workloads });
+    expect(Buffer.byteLength(JSON.stringify(fitted))).toBeLessThanOrEqual(MAX_REPORTED_BYTES);
+    const kept = Object.keys(fitted.workloads).length;
+    expect(kept).toBeGreaterThan(50);
+    expect(fitted.host.workloadsNotReported).toBe(1000 - kept);
+    const few = fitReported({ host: {}, workloads: { a: { status: 'failed', lastError: 'y'.repeat(2000) } } });
+    expect(few.workloads.a?.lastError).toHaveLength(2000); // small documents are left whole
+  });
+});
+
+describe('mergePatch (IoT Hub twin semantics)', () => {
+  it('merges objects, deletes on null, replaces arrays and scalars', () => {
+    const base = { schemaVersion: '1.0', workloads: { a: { subscribe: ['x', 'y'], config: { k: '1', j: '2' } }, b: { source: 's' } } };
+    const merged = mergePatch(base, { workloads: { a: { subscribe: ['z'], config: { j: null } }, b: null, c: { source: 't' } } });
+    expect(merged).toEqual({ schemaVersion: '1.0', workloads: { a: { subscribe: ['z'], config: { k: '1' } }, c: { source: 't' } } });
+    expect(base.workloads.a.subscribe).toEqual(['x', 'y']); // pure
+  });
 });
