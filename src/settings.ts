@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { FetchSettings } from './fetch/index.js';
 import { parseLogLevel } from './ops/index.js';
 import type { LogLevel } from './runtime/index.js';
 
@@ -10,9 +11,22 @@ export interface HostSettings {
   readonly allowUnpinned: boolean;
   readonly allowHttp: boolean;
   readonly maxBlobBytes: number;
+  readonly registryAuthFile: string | undefined;
   readonly metricsPort: number;
   readonly adminPort: number;
   readonly logLevel: LogLevel;
+}
+
+/** The fetcher's settings for this host; local mode also reads files beside its desired file. */
+export function fetchSettings(settings: HostSettings, localBase?: string): FetchSettings {
+  return {
+    dataDir: settings.dataDir,
+    fileBase: localBase ?? settings.dataDir,
+    fileRoots: localBase ? [settings.dataDir, localBase] : [settings.dataDir],
+    maxBytes: settings.maxBlobBytes,
+    allowHttp: settings.allowHttp,
+    registryAuthFile: settings.registryAuthFile,
+  };
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): HostSettings {
@@ -23,6 +37,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): HostSettings
     allowUnpinned: flag(env.WASMHOST_ALLOW_UNPINNED),
     allowHttp: flag(env.WASMHOST_ALLOW_HTTP),
     maxBlobBytes: positive(env.WASMHOST_MAX_BLOB_MB, 64) * 1024 * 1024,
+    registryAuthFile: env.WASMHOST_REGISTRY_AUTH_FILE || undefined,
     metricsPort: port(env.WASMHOST_METRICS_PORT, 9600),
     adminPort: port(env.WASMHOST_ADMIN_PORT, 9601),
     logLevel: parseLogLevel(env.RuntimeLogLevel),

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Engine } from '../dist/runtime/index.js';
+import { Fetcher } from '../dist/fetch/index.js';
 import { createLogger } from '../dist/ops/index.js';
 import { validateDesired } from '../dist/spec/index.js';
 import { Supervisor, type OutboundMessage, type WorkloadStatus } from '../dist/supervisor/index.js';
@@ -13,7 +14,7 @@ const logLines: string[] = [];
 const sent: OutboundMessage[] = [];
 const supervisor = new Supervisor({
   engine: new Engine(join(tmp.path, 'compiled')),
-  fetch: { base: GUESTS, roots: [GUESTS, tmp.path], maxBytes: 64 * 1024 * 1024 },
+  fetcher: new Fetcher({ dataDir: tmp.path, fileBase: GUESTS, fileRoots: [GUESTS, tmp.path], maxBytes: 64 * 1024 * 1024, allowHttp: false }),
   dataDir: tmp.path,
   sink: { send: (m) => sent.push(m) },
   log: createLogger('debug', (line) => logLines.push(line)),

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { createMethodHandlers, dispatchMethod } from '../methods/index.js';
 import type { Logger } from '../ops/index.js';
 import { Engine } from '../runtime/index.js';
-import type { HostSettings } from '../settings.js';
+import { Fetcher } from '../fetch/index.js';
+import { fetchSettings, type HostSettings } from '../settings.js';
 import { EDGEHUB_MAX_MESSAGE_BYTES, mergePatch, SCHEMA_VERSION, validateDesired } from '../spec/index.js';
 import { Supervisor } from '../supervisor/index.js';
 import { EdgeConnection } from './connection.js';
@@ -29,7 +30,7 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
 
   const supervisor = new Supervisor({
     engine: new Engine(join(settings.dataDir, 'compiled')),
-    fetch: { base: settings.dataDir, roots: [settings.dataDir], maxBytes: settings.maxBlobBytes },
+    fetcher: new Fetcher(fetchSettings(settings)),
     dataDir: settings.dataDir,
     sink,
     log,

@@ -2,7 +2,8 @@ import { dirname, join } from 'node:path';
 import { Engine } from '../runtime/index.js';
 import { createMethodHandlers } from '../methods/index.js';
 import type { Logger } from '../ops/index.js';
-import type { HostSettings } from '../settings.js';
+import { Fetcher } from '../fetch/index.js';
+import { fetchSettings, type HostSettings } from '../settings.js';
 import { validateDesired } from '../spec/index.js';
 import { Supervisor } from '../supervisor/index.js';
 import { startAdminServer } from './admin-server.js';
@@ -26,7 +27,7 @@ export async function startLocalMode(settings: HostSettings, log: Logger, versio
   const supervisor = new Supervisor({
     engine: new Engine(join(settings.dataDir, 'compiled')),
     // Local mode runs the user's own files: relative sources resolve beside the desired file.
-    fetch: { base: dirname(settings.desiredFile), roots: [settings.dataDir, dirname(settings.desiredFile)], maxBytes: settings.maxBlobBytes },
+    fetcher: new Fetcher(fetchSettings(settings, dirname(settings.desiredFile))),
     dataDir: settings.dataDir,
     sink,
     log,

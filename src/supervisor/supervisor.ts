@@ -1,5 +1,5 @@
 import { WasmhostError } from '../errors.js';
-import type { FetchSettings } from '../fetch/index.js';
+import type { Fetcher } from '../fetch/index.js';
 import type { Logger, LogRecord } from '../ops/index.js';
 import type { Engine, GuestMessage } from '../runtime/index.js';
 import { diffSpecs, formatProblem, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
@@ -12,7 +12,7 @@ import { Workload, type WorkloadContext } from './workload.js';
 
 export interface SupervisorOptions {
   readonly engine: Engine;
-  readonly fetch: FetchSettings;
+  readonly fetcher: Fetcher;
   readonly dataDir: string;
   readonly sink: TelemetrySink;
   readonly log: Logger;
@@ -40,20 +40,25 @@ export class Supervisor {
   readonly #ctx: WorkloadContext;
   readonly #log: Logger;
   readonly #onStatusChange: () => void;
+  readonly #fetcher: Fetcher;
+  /** Each workload's last digest that reached running: kept in the blob cache for a way back. */
+  readonly #lastGood = new Map<string, string>();
   #applying: Promise<unknown> = Promise.resolve();
 
   constructor(options: SupervisorOptions) {
     this.#log = options.log;
     this.#onStatusChange = options.onStatusChange ?? (() => undefined);
+    this.#fetcher = options.fetcher;
     this.#ctx = {
       engine: options.engine,
-      fetch: options.fetch,
+      fetcher: options.fetcher,
       dataDir: options.dataDir,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       log: options.log,
       sink: options.sink,
       publish: (from, topic, msg) => this.publish(topic, msg, from),
       statusChanged: () => this.#onStatusChange(),
+      healthy: (name, digest) => void this.#lastGood.set(name, digest),
       now: options.now ?? Date.now,
     };
   }
@@ -88,7 +93,21 @@ export class Supervisor {
       });
     }
     this.#onStatusChange();
+    await this.#collectGarbage(desired);
     return { commands: commands.map(describe), errors };
+  }
+
+  /** Drops cached blobs that neither a desired workload pins nor any workload last ran well with. */
+  async #collectGarbage(desired: ValidatedDesired): Promise<void> {
+    for (const name of this.#lastGood.keys()) if (!this.#workloads.has(name)) this.#lastGood.delete(name);
+    const keep = new Set<string>(this.#lastGood.values());
+    for (const spec of desired.workloads.values()) if (spec.sha256) keep.add(spec.sha256);
+    for (const w of this.#workloads.values()) {
+      const digest = w.status().digest;
+      if (digest) keep.add(digest.replace(/^sha256:/, ''));
+    }
+    const removed = await this.#fetcher.collectGarbage(keep).catch(() => []);
+    if (removed.length) this.#log.info(`cache: removed ${removed.length} blob(s) no workload uses`);
   }
 
   async #execute(command: Command, desiredVersion: number | null): Promise<void> {

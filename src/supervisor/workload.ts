@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
-import { fetchBlob, type FetchSettings } from '../fetch/index.js';
+import type { Fetcher } from '../fetch/index.js';
 import { LogRing, type Logger } from '../ops/index.js';
 import { TokenBucket, type Effect, type Engine, type Fatal, type FailureReason, type GuestMessage, type HandlerCall, type LogLevel, type WorkloadInstance, type WorkloadKind } from '../runtime/index.js';
 import type { WorkloadSpec } from '../spec/index.js';
@@ -12,13 +12,15 @@ import type { WorkloadState, WorkloadStatus } from './status.js';
 /** What a Workload needs from the host; the Supervisor provides it. */
 export interface WorkloadContext {
   readonly engine: Engine;
-  readonly fetch: FetchSettings;
+  readonly fetcher: Fetcher;
   readonly dataDir: string;
   readonly backoff: BackoffSettings;
   readonly log: Logger;
   readonly sink: TelemetrySink;
   publish(from: string, topic: string, msg: GuestMessage): void;
   statusChanged(name: string): void;
+  /** The workload reached running with this digest: its last-known-good version, kept in the cache. */
+  healthy(name: string, digest: string): void;
   now(): number;
 }
 
@@ -136,7 +138,12 @@ export class Workload {
 
   async #bringUp(current: () => boolean): Promise<void> {
     const { spec } = this;
-    const blob = await fetchBlob(spec.source, spec.sha256, this.#ctx.fetch);
+    const blob = await this.#ctx.fetcher.fetch(spec.source, spec.sha256, (attempt, err, delayMs) => {
+      if (!current()) return;
+      this.#lastError = cut(`pull attempt ${attempt} failed: ${err.message}; retrying in ${delayMs} ms`);
+      this.#log.warn(this.#lastError);
+      this.#ctx.statusChanged(this.name);
+    });
     if (!current()) return;
     this.#digest = blob.digest;
     const compiled = await this.#ctx.engine.compile(blob.bytes, blob.digest);
@@ -308,6 +315,7 @@ export class Workload {
   #setState(state: WorkloadState): void {
     if (state !== this.#state) this.#since = this.#ctx.now();
     this.#state = state;
+    if (state === 'running' && this.#digest) this.#ctx.healthy(this.name, this.#digest);
     this.#ctx.statusChanged(this.name);
   }
 }

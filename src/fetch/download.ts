@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { WasmhostError } from '../errors.js';
+import { redact } from './source.js';
+
+const MAX_REDIRECTS = 5;
+
+/** A failed fetch; `retryable` says whether trying again may help (network, 5xx, 429). */
+export class FetchError extends WasmhostError {
+  constructor(message: string, readonly retryable: boolean, options?: { cause?: unknown }) {
+    super('WH_ERR_FETCH_FAILED', message, options);
+  }
+}
+
+export interface RequestOptions {
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: Uint8Array | string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * One HTTP request, following at most MAX_REDIRECTS redirects. Credentials are not carried to another
+ * host (registries redirect blob downloads to storage with signed URLs).
+ */
+export async function request(url: string, options: RequestOptions): Promise<Response> {
+  let current = new URL(url);
+  let headers = { ...options.headers };
+  for (let hop = 0; ; hop++) {
+    let response: Response;
+    try {
+      response = await fetch(current, {
+        method: options.method ?? 'GET',
+        headers,
+        body: options.body as BodyInit | undefined,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      throw new FetchError(`cannot reach ${current.host}: ${cause}`, true, { cause: err });
+    }
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || !location) return response;
+    if (hop >= MAX_REDIRECTS) throw new FetchError(`more than ${MAX_REDIRECTS} redirects from ${redact(url)}`, false);
+    await response.body?.cancel();
+    const next = new URL(location, current);
+    if (next.host !== current.host) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+    current = next;
+  }
+}
+
+/** Fails with a clear message for a non-2xx response; 5xx and 429 are worth retrying. */
+export async function expectOk(response: Response, what: string): Promise<Response> {
+  if (response.ok) return response;
+  await response.body?.cancel();
+  throw new FetchError(`${what}: HTTP ${response.status}`, response.status >= 500 || response.status === 429);
+}
+
+/**
+ * Reads a body up to `maxBytes`, hashing as it goes; past the cap it stops reading (the blob is never
+ * held whole) and fails.
+ */
+export async function readCapped(response: Response, maxBytes: number, what: string): Promise<{ bytes: Uint8Array; digest: string }> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new WasmhostError('WH_ERR_BLOB_TOO_LARGE', `${what} is ${declared} bytes; the limit is ${maxBytes} (WASMHOST_MAX_BLOB_MB)`);
+  }
+  const hash = createHash('sha256');
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response.body ?? []) {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new WasmhostError('WH_ERR_BLOB_TOO_LARGE', `${what} is larger than ${maxBytes} bytes (WASMHOST_MAX_BLOB_MB)`);
+      }
+      hash.update(chunk);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof WasmhostError) throw err;
+    throw new FetchError(`${what}: download interrupted (${(err as Error).message})`, true, { cause: err });
+  }
+  return { bytes: Buffer.concat(chunks), digest: hash.digest('hex') };
+}
