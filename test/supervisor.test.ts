@@ -14,7 +14,7 @@ const logLines: string[] = [];
 const sent: OutboundMessage[] = [];
 const supervisor = new Supervisor({
   engine: new Engine(join(tmp.path, 'compiled')),
-  fetcher: new Fetcher({ dataDir: tmp.path, fileBase: GUESTS, fileRoots: [GUESTS, tmp.path], maxBytes: 64 * 1024 * 1024, allowHttp: false }),
+  fetcher: new Fetcher({ dataDir: tmp.path, fileBase: GUESTS, fileRoots: [GUESTS, tmp.path], maxBytes: 64 * 1024 * 1024, allowHttp: true, retry: { attempts: 3, baseMs: 50 } }),
   dataDir: tmp.path,
   sink: { send: (m) => sent.push(m) },
   log: createLogger('debug', (line) => logLines.push(line)),
@@ -170,6 +170,32 @@ describe('supervisor lifecycle', () => {
     await waitFor('digest failure', () => status('pinned')?.status === 'failed');
     expect(status('pinned')?.lastError).toMatch(/WH_ERR_DIGEST_MISMATCH: sha256 of file:\/\/echo.wasm is [0-9a-f]{64}, expected b{64}/);
     expect(status('pinned')?.restarts).toBe(0);
+  });
+
+  it('an update whose server sends wrong bytes is refused: the running version keeps running', async () => {
+    const liar = createServer((_req, res) => res.end('not the bytes you pinned'));
+    await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r));
+    await apply({ stable: { source: 'file://echo.wasm', timerMs: 50 } });
+    await waitFor('stable running', () => status('stable')?.status === 'running');
+    const running = status('stable')!;
+    const url = `http://127.0.0.1:${(liar.address() as AddressInfo).port}/echo.wasm`;
+    await apply({ stable: { source: url, sha256: 'c'.repeat(64), timerMs: 50 } });
+    expect(status('stable')).toMatchObject({ status: 'running', digest: running.digest, since: running.since });
+    expect(status('stable')?.lastError).toMatch(/^update refused, still running the previous version: WH_ERR_DIGEST_MISMATCH/);
+    const ticks = bodies('stable', 'ticks').length;
+    await waitFor('still ticking', () => bodies('stable', 'ticks').length > ticks);
+    await new Promise((r) => liar.close(r));
+  });
+
+  it('a pull from a server that is down shows its retries in the status', async () => {
+    const down = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+    await apply({ unreachable: { source: `http://127.0.0.1:${(down.address() as AddressInfo).port}/x.wasm`, restartPolicy: 'never' } });
+    await waitFor('a retry in the status', () => status('unreachable')?.lastError?.startsWith('pull attempt 1 failed'));
+    expect(status('unreachable')?.status).toBe('pulling');
+    await waitFor('failed after the retries', () => status('unreachable')?.status === 'failed');
+    expect(status('unreachable')?.lastError).toMatch(/HTTP 503/);
+    await new Promise((r) => down.close(r));
   });
 
   it('a source outside the allowed roots is refused', async () => {

@@ -5,6 +5,8 @@ import { runCommand } from './run.js';
 import { inspectCommand } from './inspect.js';
 import { validateCommand } from './validate.js';
 import { startCommand } from './start.js';
+import { pushCommand } from './push.js';
+import { pullCommand } from './pull.js';
 
 const USAGE = `usage: wasmhost <command>
   start                                   run the host (IoT Edge mode when IOTEDGE_* is set, else local mode)
@@ -12,7 +14,10 @@ const USAGE = `usage: wasmhost <command>
                   [--env K=V]... [--memory-mb N] [-- args...]
                                           run one workload in the foreground, as wasmtime run does
   validate <desired.json>                 check a desired document and print every error
-  inspect <file.wasm>                     print kind, imports and exports`;
+  inspect <file.wasm>                     print kind, imports and exports
+  push <file.wasm> oci://registry/repo:tag
+                                          publish a wasm artifact to an OCI registry, print its sha256
+  pull <source> [--sha256 X]              fetch a source into the cache, print its sha256`;
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -21,6 +26,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
   validate: validateCommand,
   inspect: inspectCommand,
+  push: pushCommand,
+  pull: pullCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

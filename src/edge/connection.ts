@@ -45,9 +45,9 @@ export class EdgeConnection {
     return this.#connecting;
   }
 
+  /** Closes the link now; a connection attempt in progress closes its own link when it sees the stop. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    await this.#connecting?.catch(() => undefined);
     const link = this.#link;
     this.#link = undefined;
     await link?.close();

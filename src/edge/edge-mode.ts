@@ -1,3 +1,4 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMethodHandlers, dispatchMethod } from '../methods/index.js';
 import type { Logger } from '../ops/index.js';
@@ -10,6 +11,21 @@ import { EdgeConnection } from './connection.js';
 import { EdgeSink } from './edge-sink.js';
 import type { ModuleLink, TwinDocument } from './module-link.js';
 import { Reporter, type ReportedDocument } from './reporter.js';
+
+async function saveLastDesired(file: string, version: number, desired: Record<string, unknown>): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, JSON.stringify({ version, desired }));
+  await rename(tmp, file);
+}
+
+async function loadLastDesired(file: string): Promise<{ version: number; desired: Record<string, unknown> } | undefined> {
+  try {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { version?: unknown; desired?: unknown };
+    return typeof saved.version === 'number' && saved.desired && typeof saved.desired === 'object' ? { version: saved.version, desired: saved.desired as Record<string, unknown> } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface EdgeHost {
   readonly supervisor: Supervisor;
@@ -46,12 +62,26 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
   // One apply at a time (Supervisor.apply queues); each applies the newest desired document.
   const apply = async () => {
     const version = desiredVersion;
-    const validated = validateDesired(desired, { allowUnpinned: settings.allowUnpinned });
+    const doc = desired;
+    const validated = validateDesired(doc, { allowUnpinned: settings.allowUnpinned });
     const result = await supervisor.apply(validated, version);
     desiredErrors = validated.documentInvalid ? result.errors.slice(0, 20) : [];
-    if (!validated.documentInvalid) appliedDesiredVersion = version;
+    if (!validated.documentInvalid) {
+      appliedDesiredVersion = version;
+      await saveLastDesired(lastDesiredFile, version, doc).catch((err: Error) => log.warn(`cannot save the desired state: ${err.message}`));
+    }
     reporter.schedule();
   };
+
+  // Offline start: until the twin can be read, run what was last applied (cached blobs need no network).
+  const lastDesiredFile = join(settings.dataDir, 'desired.last.json');
+  const last = await loadLastDesired(lastDesiredFile);
+  if (last) {
+    log.info(`applying the last desired state (version ${last.version}) until the twin is read`);
+    desired = last.desired;
+    desiredVersion = last.version;
+    void apply();
+  }
 
   const connection = new EdgeConnection(
     {

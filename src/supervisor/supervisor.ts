@@ -1,4 +1,4 @@
-import { WasmhostError } from '../errors.js';
+import { errorText, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
 import type { Logger, LogRecord } from '../ops/index.js';
 import type { Engine, GuestMessage } from '../runtime/index.js';
@@ -112,16 +112,22 @@ export class Supervisor {
 
   async #execute(command: Command, desiredVersion: number | null): Promise<void> {
     const existing = this.#workloads.get(command.name);
-    if (command.kind === 'remove' || command.kind === 'replace') {
+    if (command.kind === 'remove') {
       this.#workloads.delete(command.name);
-      await existing?.stop();
+      return existing?.stop();
     }
-    if (command.kind === 'start' || command.kind === 'replace') {
-      const workload = new Workload(command.spec, this.#ctx, desiredVersion);
-      this.#workloads.set(command.name, workload);
-      if (command.spec.enabled) workload.start();
-      else this.#onStatusChange();
+    const workload = new Workload(command.spec, this.#ctx, desiredVersion);
+    if (command.kind === 'replace' && existing?.state === 'running' && command.spec.enabled) {
+      try {
+        await workload.prepare(); // the new version's bytes and code first: a bad update never stops a good one
+      } catch (err) {
+        return existing.updateRefused(errorText(err));
+      }
     }
+    await existing?.stop();
+    this.#workloads.set(command.name, workload);
+    if (command.spec.enabled) workload.start();
+    else this.#onStatusChange();
   }
 
   /** Statuses of every workload, plus workloads known only by their spec error. */

@@ -105,6 +105,25 @@ export class Workload {
     this.#setState('stopped');
   }
 
+  /**
+   * Fetches and compiles ahead of start (both are cached), so that an update whose bytes cannot be had
+   * or do not compile is refused while the running version keeps running.
+   */
+  async prepare(): Promise<void> {
+    const blob = await this.#ctx.fetcher.fetch(this.spec.source, this.spec.sha256, (attempt, err, delayMs) =>
+      this.#log.warn(`update: pull attempt ${attempt} failed: ${err.message}; retrying in ${delayMs} ms`),
+    );
+    await this.#ctx.engine.compile(blob.bytes, blob.digest);
+  }
+
+  /** The running version stays because its update failed to prepare; say so in the status. */
+  updateRefused(reason: string): void {
+    this.#lastError = cut(`update refused, still running the previous version: ${reason}`);
+    this.logs.push('error', this.#lastError);
+    this.#log.error(this.#lastError);
+    this.#ctx.statusChanged(this.name);
+  }
+
   /** Calls the guest's on-method; the result or error goes back to the caller (invokeWorkload). */
   invoke(method: string, payload: string): Promise<string | undefined> {
     return this.#call({ fn: 'onMethod', name: method, payload });
