@@ -2,9 +2,10 @@
 // runs only the named groups.
 import { cpus } from 'node:os';
 import { edgeBench } from './edge.mjs';
+import { fetchBench } from './fetch.mjs';
 import { runtimeBench } from './runtime.mjs';
 
-const groups = { runtime: runtimeBench, edge: edgeBench };
+const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench };
 const chosen = process.argv.slice(2).filter((g) => g in groups);
 console.log(`Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}\n`);
 for (const name of chosen.length ? chosen : Object.keys(groups)) console.log(await groups[name]());
