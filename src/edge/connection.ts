@@ -1,7 +1,6 @@
 import type { Logger } from '../ops/index.js';
 import { ModuleLink, type TwinDocument } from './module-link.js';
 
-const RESYNC_TIMEOUT_MS = 10_000;
 
 export interface ConnectionHandlers {
   /** Registers methods and inputs on a newly opened link. */
@@ -19,9 +18,9 @@ export interface ConnectionBackoff {
 }
 
 /**
- * Keeps one working link to edgeHub through the SDK's gaps: the first open is retried with backoff
- * (the SDK does not retry it), desired patches are subscribed before the twin is read, the twin is read
- * again after every reconnect, and the client is made anew when the SDK gives up or the twin is mute.
+ * Keeps one working link to edgeHub through the SDK's gaps: every connection, the first included, is
+ * retried with backoff; desired patches are subscribed before the twin is read; and every drop makes a
+ * fresh client, which re-reads the twin.
  */
 export class EdgeConnection {
   #link: ModuleLink | undefined;
@@ -64,10 +63,11 @@ export class EdgeConnection {
         await link.enableDesiredPatches((patch) => this.#link === current && this.handlers.desiredPatch(patch, current));
         this.handlers.setup(link);
         this.handlers.twin(await link.getTwin(), link);
-        // After open, 'connect' means the SDK reconnected by itself. It never re-reads the twin, so
-        // patches made meanwhile would be lost: read it again.
-        link.on('connect', () => void this.#resync(current));
-        link.on('disconnect', (err) => void this.#replace(current, `disconnected${err ? ` (${err.message})` : ''}`));
+        // With the SDK's retries off (ModuleLink), any drop ends this link and a fresh client subscribes
+        // everything again and re-reads the twin (the SDK never re-reads it, field notes), so patches
+        // made while away are applied. A 'connect' after open would mean the SDK reconnected anyway: same.
+        link.on('connect', () => void this.#replace(current, 'the SDK reconnected by itself'));
+        link.on('disconnect', (err) => void this.#replace(current, `disconnected${err?.message ? ` (${err.message})` : ''}`));
         if (this.#stopped) return void (await link.close());
         this.#link = link;
         this.log.info(`connected to edgeHub${attempt ? ` after ${attempt + 1} attempts` : ''}`);
@@ -78,21 +78,6 @@ export class EdgeConnection {
         this.log.warn(`cannot connect to edgeHub (${(err as Error).message}); retrying in ${delay} ms`);
         await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)));
       }
-    }
-  }
-
-  /**
-   * The SDK restores methods and inputs after a reconnect but relies on edgeHub's stored session for
-   * the twin subscriptions (field notes). If the twin does not answer, the session is gone: start a
-   * fresh client, which subscribes everything again.
-   */
-  async #resync(link: ModuleLink): Promise<void> {
-    if (this.#link !== link) return;
-    this.log.info('reconnected to edgeHub; reading the twin again');
-    try {
-      this.handlers.twin(await link.getTwin(RESYNC_TIMEOUT_MS), link);
-    } catch (err) {
-      await this.#replace(link, `twin read after reconnect failed (${(err as Error).message})`);
     }
   }
 

@@ -7,6 +7,7 @@ import type { ModuleLink } from './module-link.js';
 const MAX_WAITING = 10_000;
 /** Sends in flight at once: enough to keep the MQTT pipe full (field notes: ~34k msg/s at 100). */
 const SEND_WINDOW = 100;
+const MAX_TRIES = 3;
 
 /**
  * Workload telemetry to edgeHub outputs: content type, utf-8 encoding for JSON and text, a messageId
@@ -17,6 +18,7 @@ export class EdgeSink implements TelemetrySink {
   #link: ModuleLink | undefined;
   #waiting: OutboundMessage[] = [];
   #inFlight = 0;
+  readonly #tries = new WeakMap<OutboundMessage, number>();
   #failed = 0;
   #overflowed = 0;
 
@@ -58,7 +60,16 @@ export class EdgeSink implements TelemetrySink {
         properties: [...m.msg.properties, ['workload', m.workload], ['workloadDigest', `sha256:${m.digest}`]],
       })
       .catch((err: Error) => {
-        if (this.#failed++ % 100 === 0) this.log.forWorkload(m.workload).warn(`send to output ${m.output} failed (${this.#failed} so far): ${err.message}`);
+        // The SDK does not retry (EdgeConnection owns reconnecting): stop using this link and send the
+        // message again on the next one, ahead of newer ones, a few times at most.
+        if (this.#link === link) this.#link = undefined;
+        const tries = (this.#tries.get(m) ?? 0) + 1;
+        if (tries < MAX_TRIES && this.#waiting.length < MAX_WAITING) {
+          this.#tries.set(m, tries);
+          this.#waiting.unshift(m);
+        } else if (this.#failed++ % 100 === 0) {
+          this.log.forWorkload(m.workload).warn(`send to output ${m.output} failed ${tries} times, message dropped (${this.#failed} so far): ${err.message}`);
+        }
       })
       .finally(() => {
         this.#inFlight--;

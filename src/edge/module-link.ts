@@ -1,9 +1,11 @@
+import iotCommon from 'azure-iot-common';
 import iotDevice from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import type { Message as SdkMessage, ModuleClient as SdkModuleClient } from 'azure-iot-device';
 
 // The SDK is CommonJS: named imports type-check but fail at runtime under ESM (field notes).
 const { ModuleClient, Message } = iotDevice;
+const { NoRetry } = iotCommon;
 
 export const TWIN_TIMEOUT_MS = 30_000;
 
@@ -50,6 +52,9 @@ export class ModuleLink {
   /** Reads IOTEDGE_* (or EdgeHubConnectionString) and asks the workload API for the trust bundle. */
   static async fromEnvironment(): Promise<ModuleLink> {
     const client = await (ModuleClient.fromEnvironment(Mqtt) as Promise<SdkModuleClient>);
+    // EdgeConnection alone decides when to connect again. SDK retries would keep a closed client
+    // reconnecting in the background, and two clients with one identity kick each other off edgeHub.
+    client.setRetryPolicy(new NoRetry());
     return new ModuleLink(client);
   }
 
@@ -73,8 +78,8 @@ export class ModuleLink {
     return withTimeout('enable desired properties', TWIN_TIMEOUT_MS, new Promise((resolve, reject) => this.#twin.enableTwinDesiredPropertiesUpdates((err) => (err ? reject(err) : resolve()))));
   }
 
-  getTwin(timeoutMs = TWIN_TIMEOUT_MS): Promise<TwinDocument> {
-    return withTimeout('twin GET', timeoutMs, new Promise((resolve, reject) => this.#twin.getTwin((err, twin) => (err || !twin ? reject(err ?? new Error('empty twin')) : resolve(twin)))));
+  getTwin(): Promise<TwinDocument> {
+    return withTimeout('twin GET', TWIN_TIMEOUT_MS, new Promise((resolve, reject) => this.#twin.getTwin((err, twin) => (err || !twin ? reject(err ?? new Error('empty twin')) : resolve(twin)))));
   }
 
   updateReported(patch: Record<string, unknown>): Promise<void> {
