@@ -187,6 +187,31 @@ describe('supervisor lifecycle', () => {
     await new Promise((r) => liar.close(r));
   });
 
+  it('rolls back by itself: v2 failing init never stops v1; v2\' crashing after the switch goes back to v1', async () => {
+    const v1 = { source: 'file://echo.wasm', timerMs: 50, config: { v: '1' } };
+    await apply({ app: v1 });
+    await waitFor('v1 running', () => status('app')?.status === 'running');
+    const v1Status = status('app')!;
+
+    await apply({ app: { source: 'file://init-fails.wasm', timerMs: 50 } }); // v2: init returns err
+    expect(status('app')).toMatchObject({ status: 'running', digest: v1Status.digest, since: v1Status.since });
+    expect(status('app')?.rolledBackFrom).toMatchObject({ digest: expect.stringMatching(/^sha256:/), reason: expect.stringContaining('not configured') });
+
+    const v2b = { source: 'file://trap.wasm', timerMs: 50 }; // v2': init passes, first tick traps
+    await apply({ app: v2b });
+    await waitFor('rolled back to v1', () => status('app')?.status === 'running' && status('app')?.digest === v1Status.digest && status('app')?.rolledBackFrom?.reason.startsWith('trap'));
+    const trapDigest = status('app')!.rolledBackFrom!.digest;
+    expect(trapDigest).not.toBe(v1Status.digest);
+    const ticks = bodies('app', 'ticks').length;
+    await waitFor('v1 ticking again', () => bodies('app', 'ticks').length > ticks + 2);
+
+    await apply({ app: v2b }); // the same failed update is not tried again
+    expect(status('app')).toMatchObject({ status: 'running', digest: v1Status.digest });
+    await apply({ app: { ...v1, config: { v: '3' } } }); // a new desired version is
+    await waitFor('v3 running', () => status('app')?.status === 'running' && status('app')?.rolledBackFrom === null);
+    await apply({});
+  });
+
   it('a pull from a server that is down shows its retries in the status', async () => {
     const down = createServer((_req, res) => res.writeHead(503).end());
     await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));

@@ -23,6 +23,8 @@ export interface WorkloadStatus {
   readonly lastExitReason: FailureReason | null;
   readonly lastExitCode: number | null;
   readonly nextRestartAt: string | null;
+  /** Set when this version came back by an automatic rollback: the version that failed, and why. */
+  readonly rolledBackFrom: { readonly digest: string | null; readonly reason: string; readonly at: string } | null;
   readonly desiredVersion: number | null;
   readonly messagesSent: number;
   readonly messagesRefused: number;

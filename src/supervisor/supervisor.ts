@@ -2,7 +2,7 @@ import { errorText, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
 import type { Logger, LogRecord } from '../ops/index.js';
 import type { Engine, GuestMessage } from '../runtime/index.js';
-import { diffSpecs, formatProblem, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
+import { canonicalJson, diffSpecs, formatProblem, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
 import { describe, plan, type Command } from './plan.js';
 import { DEFAULT_BACKOFF, type BackoffSettings } from './restart-policy.js';
 import type { TelemetrySink } from './sink.js';
@@ -20,6 +20,8 @@ export interface SupervisorOptions {
   /** Called whenever a workload's status changes or a workload goes away; adapters batch from here. */
   readonly onStatusChange?: () => void;
   readonly now?: () => number;
+  /** After an update, failing within this window rolls back to the previous version. Default 60 s. */
+  readonly probationMs?: number;
 }
 
 export interface ApplyResult {
@@ -43,12 +45,20 @@ export class Supervisor {
   readonly #fetcher: Fetcher;
   /** Each workload's last digest that reached running: kept in the blob cache for a way back. */
   readonly #lastGood = new Map<string, string>();
+  /** Updates on probation: the version each replaced, and until when a failure means going back. */
+  readonly #probation = new Map<string, { previous: Workload; until: number }>();
+  /** Desired specs refused (failed to start, or rolled back), by name: not tried again until they change. */
+  readonly #refused = new Map<string, string>();
+  readonly #probationMs: number;
+  readonly #now: () => number;
   #applying: Promise<unknown> = Promise.resolve();
 
   constructor(options: SupervisorOptions) {
     this.#log = options.log;
     this.#onStatusChange = options.onStatusChange ?? (() => undefined);
     this.#fetcher = options.fetcher;
+    this.#probationMs = options.probationMs ?? 60_000;
+    this.#now = options.now ?? Date.now;
     this.#ctx = {
       engine: options.engine,
       fetcher: options.fetcher,
@@ -59,6 +69,7 @@ export class Supervisor {
       publish: (from, topic, msg) => this.publish(topic, msg, from),
       statusChanged: () => this.#onStatusChange(),
       healthy: (name, digest) => void this.#lastGood.set(name, digest),
+      failed: (workload, reason, message) => this.#onFailure(workload, reason, message),
       now: options.now ?? Date.now,
     };
   }
@@ -100,6 +111,12 @@ export class Supervisor {
   /** Drops cached blobs that neither a desired workload pins nor any workload last ran well with. */
   async #collectGarbage(desired: ValidatedDesired): Promise<void> {
     for (const name of this.#lastGood.keys()) if (!this.#workloads.has(name)) this.#lastGood.delete(name);
+    for (const name of [...this.#refused.keys(), ...this.#probation.keys()]) {
+      if (!desired.workloads.has(name)) {
+        this.#refused.delete(name);
+        this.#probation.delete(name);
+      }
+    }
     const keep = new Set<string>(this.#lastGood.values());
     for (const spec of desired.workloads.values()) if (spec.sha256) keep.add(spec.sha256);
     for (const w of this.#workloads.values()) {
@@ -116,18 +133,52 @@ export class Supervisor {
       this.#workloads.delete(command.name);
       return existing?.stop();
     }
+    if (command.kind === 'replace' && existing?.state === 'running' && command.spec.enabled) return this.#update(existing, command.spec, desiredVersion);
+    this.#refused.delete(command.name);
     const workload = new Workload(command.spec, this.#ctx, desiredVersion);
-    if (command.kind === 'replace' && existing?.state === 'running' && command.spec.enabled) {
-      try {
-        await workload.prepare(); // the new version's bytes and code first: a bad update never stops a good one
-      } catch (err) {
-        return existing.updateRefused(errorText(err));
-      }
-    }
     await existing?.stop();
     this.#workloads.set(command.name, workload);
     if (command.spec.enabled) workload.start();
     else this.#onStatusChange();
+  }
+
+  /**
+   * Zero-downtime update: the new version is fetched, compiled, started and its `init` has passed
+   * before the old one stops. If it cannot get there, the old one keeps running. After the switch it is
+   * on probation: a failure within the window goes back to the previous version by itself.
+   */
+  async #update(existing: Workload, spec: WorkloadSpec, desiredVersion: number | null): Promise<void> {
+    const key = canonicalJson(spec);
+    if (this.#refused.get(spec.name) === key) return; // the same update failed before: wait for a new one
+    const next = new Workload(spec, this.#ctx, desiredVersion);
+    try {
+      await next.startCandidate();
+    } catch (err) {
+      await next.stop();
+      this.#refused.set(spec.name, key);
+      existing.rolledBackFrom = { digest: next.digest && `sha256:${next.digest}`, reason: errorText(err), at: new Date(this.#now()).toISOString() };
+      return existing.updateRefused(errorText(err));
+    }
+    this.#refused.delete(spec.name);
+    this.#workloads.set(spec.name, next);
+    this.#probation.set(spec.name, { previous: existing, until: this.#now() + this.#probationMs });
+    await existing.stop();
+    this.#onStatusChange();
+  }
+
+  /** A workload's instance failed: within its probation window, go back to the version it replaced. */
+  #onFailure(workload: Workload, reason: string, message: string): boolean {
+    const probation = this.#probation.get(workload.name);
+    if (!probation || this.#workloads.get(workload.name) !== workload || this.#now() > probation.until) return false;
+    this.#probation.delete(workload.name);
+    this.#refused.set(workload.name, canonicalJson(workload.spec));
+    const back = new Workload(probation.previous.spec, this.#ctx, probation.previous.desiredVersion);
+    back.rolledBackFrom = { digest: workload.digest && `sha256:${workload.digest}`, reason: `${reason}: ${message}`, at: new Date(this.#now()).toISOString() };
+    this.#log.forWorkload(workload.name).warn(`rolling back to ${probation.previous.digest?.slice(0, 12) ?? 'the previous version'}: the update failed within its probation window (${reason})`);
+    this.#workloads.set(workload.name, back);
+    void workload.stop();
+    back.start();
+    return true;
   }
 
   /** Statuses of every workload, plus workloads known only by their spec error. */
@@ -198,7 +249,7 @@ export class Supervisor {
 function specErrorStatus(name: string, error: string): WorkloadStatus {
   return {
     name, status: 'failed', digest: null, kind: null, since: new Date().toISOString(), restarts: 0,
-    lastError: `invalid spec: ${error}`, lastExitReason: null, lastExitCode: null, nextRestartAt: null,
+    lastError: `invalid spec: ${error}`, lastExitReason: null, lastExitCode: null, nextRestartAt: null, rolledBackFrom: null,
     desiredVersion: null, messagesSent: 0, messagesRefused: 0, messagesDropped: 0,
   };
 }

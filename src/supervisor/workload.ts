@@ -21,6 +21,8 @@ export interface WorkloadContext {
   statusChanged(name: string): void;
   /** The workload reached running with this digest: its last-known-good version, kept in the cache. */
   healthy(name: string, digest: string): void;
+  /** An instance failed; true when the supervisor takes over (a rollback) instead of the restart policy. */
+  failed(workload: Workload, reason: FailureReason, message: string): boolean;
   now(): number;
 }
 
@@ -58,6 +60,10 @@ export class Workload {
   #sent = 0;
   #refused = 0;
   #dropped = 0;
+  /** Set while started as an update candidate: settles when it is running, or fails to get there. */
+  #candidate: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** The version this one replaced after it failed, if it came back by a rollback. */
+  rolledBackFrom: { digest: string | null; reason: string; at: string } | null = null;
 
   constructor(readonly spec: WorkloadSpec, ctx: WorkloadContext, readonly desiredVersion: number | null) {
     this.#ctx = ctx;
@@ -74,6 +80,10 @@ export class Workload {
     return this.#state;
   }
 
+  get digest(): string | null {
+    return this.#digest;
+  }
+
   status(): WorkloadStatus {
     return {
       name: this.name,
@@ -86,11 +96,23 @@ export class Workload {
       lastExitReason: this.#lastExit?.reason ?? null,
       lastExitCode: this.#lastExit?.code ?? null,
       nextRestartAt: this.#nextRestartAt === null ? null : new Date(this.#nextRestartAt).toISOString(),
+      rolledBackFrom: this.rolledBackFrom,
       desiredVersion: this.desiredVersion,
       messagesSent: this.#sent,
       messagesRefused: this.#refused,
       messagesDropped: this.#dropped,
     };
+  }
+
+  /**
+   * Starts as an update candidate: resolves once it runs (init passed), rejects if it cannot get there.
+   * A candidate that fails to start is left failed and never retried: the previous version stays.
+   */
+  startCandidate(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#candidate = { resolve, reject };
+      this.start();
+    });
   }
 
   /** Starts (or restarts) now, whatever the current state. */
@@ -103,17 +125,6 @@ export class Workload {
     this.#generation++;
     await this.#stopInstance();
     this.#setState('stopped');
-  }
-
-  /**
-   * Fetches and compiles ahead of start (both are cached), so that an update whose bytes cannot be had
-   * or do not compile is refused while the running version keeps running.
-   */
-  async prepare(): Promise<void> {
-    const blob = await this.#ctx.fetcher.fetch(this.spec.source, this.spec.sha256, (attempt, err, delayMs) =>
-      this.#log.warn(`update: pull attempt ${attempt} failed: ${err.message}; retrying in ${delayMs} ms`),
-    );
-    await this.#ctx.engine.compile(blob.bytes, blob.digest);
   }
 
   /** The running version stays because its update failed to prepare; say so in the status. */
@@ -151,7 +162,10 @@ export class Workload {
     this.#bringUp(current).catch((err: unknown) => {
       if (!current()) return;
       const reason: FailureReason = isWasmhostError(err, 'WH_ERR_GUEST') ? 'init-failed' : isFatalCode(err) ?? 'init-failed';
-      this.#failed(reason, errorText(err), null, !isWasmhostError(err) || !PERMANENT.has(err.code));
+      const candidate = this.#candidate;
+      this.#candidate = undefined;
+      this.#failed(reason, errorText(err), null, !candidate && (!isWasmhostError(err) || !PERMANENT.has(err.code)));
+      candidate?.reject(new WasmhostError(isWasmhostError(err) ? err.code : 'WH_ERR_INSTANTIATE_FAILED', `${reason}: ${errorText(err)}`));
     });
   }
 
@@ -303,6 +317,7 @@ export class Workload {
       this.#ctx.backoff,
     );
     this.#startedAt = 0;
+    if (!clean && this.#ctx.failed(this, reason, text)) return this.#setState('failed');
     if (decision.action === 'stay') return this.#setState(decision.status);
     this.#restarts = decision.restarts;
     this.#nextRestartAt = this.#ctx.now() + decision.delayMs;
@@ -335,6 +350,10 @@ export class Workload {
     if (state !== this.#state) this.#since = this.#ctx.now();
     this.#state = state;
     if (state === 'running' && this.#digest) this.#ctx.healthy(this.name, this.#digest);
+    if (state === 'running' && this.#candidate) {
+      this.#candidate.resolve();
+      this.#candidate = undefined;
+    }
     this.#ctx.statusChanged(this.name);
   }
 }
