@@ -20,6 +20,8 @@ const outputs = (name: string) => hub.outputs.filter((o) => o.output === name);
 beforeAll(async () => {
   mkdirSync(join(dataDir, 'wasm'), { recursive: true });
   copyFileSync(guestPath('echo'), join(dataDir, 'wasm', 'echo.wasm'));
+  copyFileSync(guestPath('trap'), join(dataDir, 'wasm', 'trap.wasm'));
+  copyFileSync(guestPath('init-fails'), join(dataDir, 'wasm', 'init-fails.wasm'));
   hub = await EdgeHubEmulator.start();
   await hub.setDesired({ schemaVersion: '1.0', workloads: { alpha: workload({ config: { v: '1' } }), beta: workload({ inputs: ['sensors'] }) } });
   module = spawn(process.execPath, [CLI, 'start'], { env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,6 +78,19 @@ describe('IoT Edge mode', () => {
     const count = outputs('ticks').filter((o) => o.properties.workload === 'gamma').length;
     await new Promise((r) => setTimeout(r, 400));
     expect(outputs('ticks').filter((o) => o.properties.workload === 'gamma').length).toBe(count);
+  });
+
+  it('rolls back through the twin: a version failing init never replaces, a crashing one goes back; reported shows both', async () => {
+    const v1 = reportedWorkloads().beta!;
+    const failing = (name: string) => ({ source: `file://wasm/${name}.wasm`, sha256: guestBytes(name).digest, timerMs: 100, inputs: ['sensors'] });
+    let version = await hub.patchDesired({ workloads: { beta: failing('init-fails') } });
+    await waitFor('init failure reported', () => hub.reported.host?.appliedDesiredVersion === version && (reportedWorkloads().beta as any)?.rolledBackFrom?.digest === `sha256:${guestBytes('init-fails').digest}`);
+    expect(reportedWorkloads().beta).toMatchObject({ status: 'running', digest: v1.digest, since: v1.since });
+    version = await hub.patchDesired({ workloads: { beta: failing('trap') } });
+    await waitFor('rolled back after the crash', () => (reportedWorkloads().beta as any)?.rolledBackFrom?.digest === `sha256:${guestBytes('trap').digest}` && reportedWorkloads().beta?.status === 'running');
+    expect(reportedWorkloads().beta).toMatchObject({ digest: v1.digest, rolledBackFrom: { reason: expect.stringMatching(/^trap/) } });
+    await hub.patchDesired({ workloads: { beta: workload({ inputs: ['sensors'] }) } }); // back to the working spec: accepted as is
+    await waitFor('beta running', () => reportedWorkloads().beta?.status === 'running');
   });
 
   it('answers every direct method, with its 400 and 404 paths', async () => {
