@@ -27,6 +27,9 @@ async function loadLastDesired(file: string): Promise<{ version: number; desired
   }
 }
 
+/** IoT Edge stops a module with SIGTERM and kills it after a grace period (10 s by default in Docker). */
+const SHUTDOWN_FLUSH_MS = 5000;
+
 export interface EdgeHost {
   readonly supervisor: Supervisor;
   close(): Promise<void>;
@@ -128,7 +131,8 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
     supervisor,
     async close() {
       await supervisor.shutdown();
-      log.debug('workloads stopped; flushing reported properties');
+      if (!(await sink.flush(SHUTDOWN_FLUSH_MS))) log.warn(`shutdown: telemetry still unsent after ${SHUTDOWN_FLUSH_MS} ms`);
+      log.debug('workloads stopped, telemetry sent; flushing reported properties');
       await reporter.flush().catch(() => undefined);
       log.debug('closing the edgeHub connection');
       await connection.stop();

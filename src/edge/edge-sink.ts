@@ -42,6 +42,16 @@ export class EdgeSink implements TelemetrySink {
     this.#drain();
   }
 
+  /** Resolves once every accepted message is sent (or after `timeoutMs`); for shutdown. */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#waiting.length > 0 || this.#inFlight > 0) {
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
+  }
+
   detach(): void {
     this.#link = undefined;
   }

@@ -74,6 +74,7 @@ export class WorkloadInstance {
   readonly #stdioDone: Promise<unknown>;
   /** Sent to the worker, awaiting results, in order; the worker runs them one after another. */
   readonly #inFlight: PendingCall[] = [];
+  #idleWaiters: Array<() => void> = [];
   #deadline: NodeJS.Timeout | undefined;
   #nextId = 1;
   #ended = false;
@@ -140,6 +141,18 @@ export class WorkloadInstance {
     return new Promise((resolve, reject) => {
       this.#queue.push({ id: this.#nextId++, call, timeoutMs, resolve, reject });
       this.#pump();
+    });
+  }
+
+  /** Resolves true once no call is queued or running, or false after `timeoutMs`. */
+  idle(timeoutMs: number): Promise<boolean> {
+    if (this.queued === 0 || this.#ended) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.#idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
     });
   }
 
@@ -219,6 +232,13 @@ export class WorkloadInstance {
     }
     this.#armDeadline();
     this.#pump();
+    if (this.queued === 0) this.#notifyIdle();
+  }
+
+  #notifyIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /**
@@ -250,6 +270,7 @@ export class WorkloadInstance {
     clearTimeout(this.#deadline);
     const error = fatal ? new GuestFatalError(fatal) : new WasmhostError('WH_ERR_NOT_RUNNING', `${this.workload} was stopped`);
     for (const pending of [...this.#inFlight.splice(0), ...this.#queue.splice(0)]) pending.reject(error);
+    this.#notifyIdle();
     this.#endedPromise = (async () => {
       if (fatal?.reason === 'exit') await this.#drain(); // a guest that called exit may have printed last words
       await this.#worker.terminate();

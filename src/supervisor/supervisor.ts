@@ -232,10 +232,10 @@ export class Supervisor {
     for (const w of this.#workloads.values()) if (w.spec.inputs.includes(input)) w.deliver(`input/${input}`, msg);
   }
 
-  async shutdown(): Promise<void> {
+  /** Stops every workload, letting calls in flight finish within `graceMs`. */
+  async shutdown(graceMs = 3000): Promise<void> {
     await this.#applying;
-    await Promise.all([...this.#workloads.values()].map((w) => w.stop()));
-    this.#workloads.clear();
+    await Promise.all([...this.#workloads.values()].map((w) => w.shutdown(graceMs)));
     await this.#ctx.engine.close();
   }
 

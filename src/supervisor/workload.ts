@@ -57,6 +57,7 @@ export class Workload {
   #tickTimer: NodeJS.Timeout | undefined;
   /** Bumped on every launch and stop, so late results of an older launch are ignored. */
   #generation = 0;
+  #accepting = true;
   #sent = 0;
   #refused = 0;
   #dropped = 0;
@@ -127,6 +128,18 @@ export class Workload {
     this.#setState('stopped');
   }
 
+  /**
+   * Graceful stop (SIGTERM): no new ticks or messages, calls already queued or running may finish
+   * within `graceMs`, then the instance ends. What they sent before that is delivered as usual.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    clearInterval(this.#tickTimer);
+    clearTimeout(this.#restartTimer);
+    this.#accepting = false;
+    if (this.#kind === 'handler') await this.#instance?.idle(graceMs);
+    await this.stop();
+  }
+
   /** The running version stays because its update failed to prepare; say so in the status. */
   updateRefused(reason: string): void {
     this.#lastError = cut(`update refused, still running the previous version: ${reason}`);
@@ -149,7 +162,7 @@ export class Workload {
   }
 
   #call(call: HandlerCall): Promise<string | undefined> {
-    if (this.#state !== 'running' || !this.#instance || this.#kind !== 'handler') {
+    if (!this.#accepting || this.#state !== 'running' || !this.#instance || this.#kind !== 'handler') {
       return Promise.reject(new WasmhostError('WH_ERR_NOT_RUNNING', `${this.name} is ${this.#state}${this.#kind === 'command' ? ' (a command has no handler)' : ''}`));
     }
     return this.#instance.call(call);
