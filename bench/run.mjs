@@ -3,9 +3,10 @@
 import { cpus } from 'node:os';
 import { edgeBench } from './edge.mjs';
 import { fetchBench } from './fetch.mjs';
+import { isolationBench } from './isolation.mjs';
 import { runtimeBench } from './runtime.mjs';
 
-const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench };
+const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench };
 const chosen = process.argv.slice(2).filter((g) => g in groups);
 console.log(`Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}\n`);
 for (const name of chosen.length ? chosen : Object.keys(groups)) console.log(await groups[name]());

@@ -152,6 +152,18 @@ describe('supervisor lifecycle', () => {
     expect(s.lastExitReason).toBe('trap');
   });
 
+  it('backs off 100 ms doubling to the 400 ms cap (suite settings), restart after restart', async () => {
+    await apply({ looping: { source: 'file://trap.wasm', timerMs: 10 } });
+    const delays = new Map<number, number>();
+    await waitFor('four backoffs', () => {
+      const s = status('looping');
+      if (s?.status === 'backoff' && s.nextRestartAt) delays.set(s.restarts, Date.parse(s.nextRestartAt) - Date.parse(s.since));
+      return delays.size >= 4 && [1, 2, 3, 4].every((n) => delays.has(n));
+    }, 20_000);
+    expect([1, 2, 3, 4].map((n) => delays.get(n))).toEqual([100, 200, 400, 400]);
+    await apply({});
+  });
+
   it('on-failure does not restart a command that exits 0 but does restart one that fails', async () => {
     await apply({ ok: { source: 'file://hello.wasm', restartPolicy: 'on-failure' }, bad: { source: 'file://exit-code.wasm', restartPolicy: 'on-failure' } });
     await waitFor('ok stopped and bad restarted', () => status('ok')?.status === 'stopped' && (status('bad')?.restarts ?? 0) >= 1, 20_000);
