@@ -3,6 +3,8 @@ import { startLocalMode } from '../local/index.js';
 import { createLogger } from '../ops/index.js';
 import { readSettings } from '../settings.js';
 
+const SHUTDOWN_DEADLINE_MS = 9000;
+
 /** `wasmhost start`: the long-running host. Ends cleanly (exit 0) on SIGTERM, as IoT Edge stops modules. */
 export async function startCommand(version: string): Promise<number> {
   const settings = readSettings();
@@ -13,8 +15,12 @@ export async function startCommand(version: string): Promise<number> {
   return new Promise<number>(() => {
     const stop = (signal: string) => {
       log.info(`${signal}: stopping workloads`);
-      // Exit explicitly once closed: SDK retry timers from an outage would otherwise hold the process
-      // for minutes, and IoT Edge kills a module that outlives its grace period.
+      // Exit explicitly once closed, so that no leftover handle (an SDK timer, a socket) holds the
+      // process; and exit anyway if closing hangs, before IoT Edge's grace period runs out.
+      setTimeout(() => {
+        log.error(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
       void host.close().then(() => process.stdout.write('', () => process.exit(0)));
     };
     process.once('SIGINT', stop).once('SIGTERM', stop);
