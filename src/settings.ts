@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { FetchSettings } from './fetch/index.js';
+import type { FsyncPolicy } from './outbox/index.js';
 import { parseLogLevel } from './ops/index.js';
 import type { LogLevel } from './runtime/index.js';
 
@@ -12,6 +13,9 @@ export interface HostSettings {
   readonly allowHttp: boolean;
   readonly maxBlobBytes: number;
   readonly registryAuthFile: string | undefined;
+  readonly outboxMaxBytes: number;
+  readonly outboxTtlMs: number;
+  readonly outboxFsync: FsyncPolicy;
   readonly metricsPort: number;
   readonly adminPort: number;
   readonly logLevel: LogLevel;
@@ -38,6 +42,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): HostSettings
     allowHttp: flag(env.WASMHOST_ALLOW_HTTP),
     maxBlobBytes: positive(env.WASMHOST_MAX_BLOB_MB, 64) * 1024 * 1024,
     registryAuthFile: env.WASMHOST_REGISTRY_AUTH_FILE || undefined,
+    outboxMaxBytes: positive(env.WASMHOST_OUTBOX_MAX_MB, 64) * 1024 * 1024,
+    outboxTtlMs: positive(env.WASMHOST_OUTBOX_TTL_SECS, 7200) * 1000,
+    outboxFsync: (['always', 'interval', 'never'] as const).find((p) => p === env.WASMHOST_OUTBOX_FSYNC) ?? 'interval',
     metricsPort: port(env.WASMHOST_METRICS_PORT, 9600),
     adminPort: port(env.WASMHOST_ADMIN_PORT, 9601),
     logLevel: parseLogLevel(env.RuntimeLogLevel),

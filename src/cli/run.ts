@@ -48,7 +48,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (e.type === 'telemetry') process.stdout.write(`${messageToJson({ workload: 'run', digest: compiled.digest, output: e.output, msg: e.msg })}\n`);
     else if (e.type === 'publish') log.info(`publish ${e.topic} (${e.msg.body.byteLength} bytes)`);
     else if (e.type === 'log') log.log(e.level, `guest: ${e.message}`);
-    else log.warn(`${e.what} refused (${e.reason}) x${e.count}: ${e.detail}`);
+    else if (e.type === 'refused') log.warn(`${e.what} refused (${e.reason}) x${e.count}: ${e.detail}`);
   };
   const instance = await engine.start(
     compiled,

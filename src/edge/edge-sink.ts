@@ -3,92 +3,52 @@ import type { Logger } from '../ops/index.js';
 import type { OutboundMessage, TelemetrySink } from '../supervisor/index.js';
 import type { ModuleLink } from './module-link.js';
 
-/** Messages held while there is no link, or while SEND_WINDOW sends are already in flight. */
-const MAX_WAITING = 10_000;
-/** Sends in flight at once: enough to keep the MQTT pipe full (field notes: ~34k msg/s at 100). */
-const SEND_WINDOW = 100;
-const MAX_TRIES = 3;
-
 /**
  * Workload telemetry to edgeHub outputs: content type, utf-8 encoding for JSON and text, a messageId
- * (so duplicates from SDK retries can be removed downstream), the guest's properties plus `workload`
- * and `workloadDigest`.
+ * (kept across retries, so duplicates can be removed downstream), the guest's properties plus
+ * `workload` and `workloadDigest`. The outbox calls `sendAcked` (resolves on PUBACK, rejects while
+ * there is no link, and it tries again later).
  */
 export class EdgeSink implements TelemetrySink {
   #link: ModuleLink | undefined;
-  #waiting: OutboundMessage[] = [];
-  #inFlight = 0;
-  readonly #tries = new WeakMap<OutboundMessage, number>();
+  /** Rejected when the link goes: sends in flight on it will never be acknowledged (the SDK does not retry). */
+  #lost: Promise<never> = new Promise<never>(() => undefined);
+  #markLost: (err: Error) => void = () => undefined;
   #failed = 0;
-  #overflowed = 0;
 
   constructor(private readonly log: Logger) {}
 
-  get failed(): number {
-    return this.#failed;
-  }
-
-  send(message: OutboundMessage): void {
-    if (this.#link && this.#inFlight < SEND_WINDOW && this.#waiting.length === 0) return this.#send(this.#link, message);
-    if (this.#waiting.length >= MAX_WAITING) {
-      this.#waiting.shift();
-      if (this.#overflowed++ % 1000 === 0) this.log.warn(`edgeHub not keeping up or not connected: dropped ${this.#overflowed} messages over the ${MAX_WAITING}-message wait queue`);
-    }
-    this.#waiting.push(message);
-  }
-
   attach(link: ModuleLink): void {
     this.#link = link;
-    this.#drain();
-  }
-
-  /** Resolves once every accepted message is sent (or after `timeoutMs`); for shutdown. */
-  async flush(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.#waiting.length > 0 || this.#inFlight > 0) {
-      if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return true;
+    this.#lost = new Promise<never>((_, reject) => (this.#markLost = reject));
+    this.#lost.catch(() => undefined);
   }
 
   detach(): void {
     this.#link = undefined;
+    this.#markLost(new Error('edgeHub connection lost'));
   }
 
-  #send(link: ModuleLink, m: OutboundMessage): void {
+  /** Best effort, for telemetry that does not go through the outbox. */
+  send(message: OutboundMessage): void {
+    this.sendAcked({ ...message, messageId: randomUUID() }).catch((err: Error) => {
+      if (this.#failed++ % 100 === 0) this.log.forWorkload(message.workload).warn(`send to output ${message.output} failed (${this.#failed} so far): ${err.message}`);
+    });
+  }
+
+  sendAcked(m: OutboundMessage & { readonly messageId: string }): Promise<void> {
+    const link = this.#link;
+    if (!link) return Promise.reject(new Error('no edgeHub connection'));
     const contentType = m.msg.contentType;
     const text = contentType !== undefined && /^(application\/json|text\/)/.test(contentType);
     // String bodies: the SDK stringifies every message for a debug line, and Buffers cost ~1.3 ms at 64 KB (field notes).
     const body = text ? Buffer.from(m.msg.body).toString('utf8') : Buffer.from(m.msg.body);
-    this.#inFlight++;
-    link
-      .sendOutput(m.output, body, {
-        ...(contentType !== undefined && { contentType }),
-        ...(text && { contentEncoding: 'utf-8' as const }),
-        messageId: randomUUID(),
-        properties: [...m.msg.properties, ['workload', m.workload], ['workloadDigest', `sha256:${m.digest}`]],
-      })
-      .catch((err: Error) => {
-        // The SDK does not retry (EdgeConnection owns reconnecting): stop using this link and send the
-        // message again on the next one, ahead of newer ones, a few times at most.
-        if (this.#link === link) this.#link = undefined;
-        const tries = (this.#tries.get(m) ?? 0) + 1;
-        if (tries < MAX_TRIES && this.#waiting.length < MAX_WAITING) {
-          this.#tries.set(m, tries);
-          this.#waiting.unshift(m);
-        } else if (this.#failed++ % 100 === 0) {
-          this.log.forWorkload(m.workload).warn(`send to output ${m.output} failed ${tries} times, message dropped (${this.#failed} so far): ${err.message}`);
-        }
-      })
-      .finally(() => {
-        this.#inFlight--;
-        this.#drain();
-      });
-  }
-
-  #drain(): void {
-    let next: OutboundMessage | undefined;
-    while (this.#link && this.#inFlight < SEND_WINDOW && (next = this.#waiting.shift())) this.#send(this.#link, next);
+    const sent = link.sendOutput(m.output, body, {
+      ...(contentType !== undefined && { contentType }),
+      ...(text && { contentEncoding: 'utf-8' as const }),
+      messageId: m.messageId,
+      properties: [...m.msg.properties, ['workload', m.workload], ['workloadDigest', `sha256:${m.digest}`]],
+    });
+    return Promise.race([sent.then(() => undefined), this.#lost]);
   }
 }

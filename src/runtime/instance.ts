@@ -26,6 +26,7 @@ export interface InstanceConfig {
   readonly preopens: Record<string, string>;
   readonly allowedHosts: readonly string[];
   readonly kvDir: string | undefined;
+  readonly outbox?: WorkerInit['outbox'];
   readonly maxQueuedCalls?: number;
 }
 
@@ -97,6 +98,8 @@ export class WorkloadInstance {
       preopens: config.preopens,
       allowedHosts: [...config.allowedHosts],
       kvDir: config.kvDir,
+      outbox: config.outbox,
+      digest: config.compiled.digest,
       messagesPerSecond: config.messagesPerSecond,
       maxMessageBytes: config.maxMessageBytes,
     };

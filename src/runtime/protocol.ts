@@ -37,6 +37,9 @@ export interface WorkerInit {
   preopens: Record<string, string>;
   allowedHosts: string[];
   kvDir: string | undefined;
+  /** Durable telemetry: `send` appends here before returning ok. Absent: telemetry goes out as effects. */
+  outbox: { dir: string; counters: SharedArrayBuffer; capBytes: number; fsync: 'always' | 'interval' | 'never' } | undefined;
+  digest: string;
   messagesPerSecond: number;
   maxMessageBytes: number;
 }
@@ -46,7 +49,9 @@ export type Effect =
   | { type: 'telemetry'; output: string; msg: GuestMessage }
   | { type: 'publish'; topic: string; msg: GuestMessage }
   | { type: 'log'; level: LogLevel; message: string }
-  | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http'; reason: FailureReason | 'invalid' | 'denied'; detail: string; count: number };
+  /** Telemetry was appended to the outbox: the main thread reads it from there. */
+  | { type: 'outbox'; count: number }
+  | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http'; reason: FailureReason | 'invalid' | 'denied' | 'backpressure'; detail: string; count: number };
 
 export type Fatal = { reason: FailureReason; message: string; exitCode?: number };
 

@@ -29,4 +29,6 @@ export interface WorkloadStatus {
   readonly messagesSent: number;
   readonly messagesRefused: number;
   readonly messagesDropped: number;
+  /** Durable telemetry dropped unsent after the outbox's time to live (IoT Edge mode). */
+  readonly messagesExpired?: number;
 }

@@ -1,5 +1,6 @@
 import { errorText, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
+import type { Outbox } from '../outbox/index.js';
 import type { Logger, LogRecord } from '../ops/index.js';
 import type { Engine, GuestMessage } from '../runtime/index.js';
 import { canonicalJson, diffSpecs, formatProblem, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
@@ -15,6 +16,8 @@ export interface SupervisorOptions {
   readonly fetcher: Fetcher;
   readonly dataDir: string;
   readonly sink: TelemetrySink;
+  /** Durable telemetry; without it, telemetry goes straight to `sink` (local mode). */
+  readonly outbox?: Outbox;
   readonly log: Logger;
   readonly backoff?: BackoffSettings;
   /** Called whenever a workload's status changes or a workload goes away; adapters batch from here. */
@@ -66,6 +69,7 @@ export class Supervisor {
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       log: options.log,
       sink: options.sink,
+      outbox: options.outbox,
       publish: (from, topic, msg) => this.publish(topic, msg, from),
       statusChanged: () => this.#onStatusChange(),
       healthy: (name, digest) => void this.#lastGood.set(name, digest),
@@ -183,9 +187,12 @@ export class Supervisor {
 
   /** Statuses of every workload, plus workloads known only by their spec error. */
   list(): WorkloadStatus[] {
+    const outbox = this.#ctx.outbox;
     const out = [...this.#workloads.values()].map((w) => {
       const specError = this.#specErrors.get(w.name);
-      const status = w.status();
+      const own = w.status();
+      // Durable telemetry counts as sent once the broker acknowledged it.
+      const status = outbox ? { ...own, messagesSent: own.messagesSent + outbox.delivered(w.name), messagesExpired: outbox.expired(w.name) } : own;
       return specError ? { ...status, lastError: `invalid spec: ${specError}` } : status;
     });
     for (const [name, error] of this.#specErrors) {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
+import { OutboxWriter, type Outbox, type OutboxHandle } from '../outbox/index.js';
 import { LogRing, type Logger } from '../ops/index.js';
 import { TokenBucket, type Effect, type Engine, type Fatal, type FailureReason, type GuestMessage, type HandlerCall, type LogLevel, type WorkloadInstance, type WorkloadKind } from '../runtime/index.js';
 import type { WorkloadSpec } from '../spec/index.js';
@@ -17,6 +18,8 @@ export interface WorkloadContext {
   readonly backoff: BackoffSettings;
   readonly log: Logger;
   readonly sink: TelemetrySink;
+  /** Durable telemetry (IoT Edge mode); without it telemetry goes straight to the sink. */
+  readonly outbox: Outbox | undefined;
   publish(from: string, topic: string, msg: GuestMessage): void;
   statusChanged(name: string): void;
   /** The workload reached running with this digest: its last-known-good version, kept in the cache. */
@@ -58,6 +61,9 @@ export class Workload {
   /** Bumped on every launch and stop, so late results of an older launch are ignored. */
   #generation = 0;
   #accepting = true;
+  /** The current instance's outbox, and the one its stdout lines go to (commands). */
+  #outbox: OutboxHandle | undefined;
+  #stdoutBox: { handle: OutboxHandle; writer: OutboxWriter } | undefined;
   #sent = 0;
   #refused = 0;
   #dropped = 0;
@@ -213,6 +219,7 @@ export class Workload {
         preopens: spec.capabilities.storage ? { '/data': dataDir } : {},
         allowedHosts: spec.capabilities.http?.allowedHosts ?? [],
         kvDir: join(workloadDir, 'kv'),
+        outbox: this.#openOutbox(blob.digest),
       },
       this.#listener(current),
     );
@@ -233,6 +240,29 @@ export class Workload {
         (err: unknown) => current() && isWasmhostError(err, 'WH_ERR_GUEST') && this.#commandEnded(instance, 1),
       );
     }
+  }
+
+  #openOutbox(digest: string): OutboxHandle | undefined {
+    const outbox = this.#ctx.outbox;
+    this.#closeOutbox();
+    if (!outbox) return undefined;
+    this.#outbox = outbox.open(this.name);
+    if (this.#kind === 'command') {
+      const handle = outbox.open(this.name);
+      this.#stdoutBox = { handle, writer: new OutboxWriter(handle.dir, digest, new BigInt64Array(handle.counters), handle.capBytes, handle.fsync) };
+    }
+    return this.#outbox;
+  }
+
+  /** The instance is gone: its outboxes are removed once what is in them is sent. */
+  #closeOutbox(): void {
+    if (this.#outbox) this.#ctx.outbox?.writerClosed(this.#outbox.dir);
+    if (this.#stdoutBox) {
+      this.#stdoutBox.writer.close();
+      this.#ctx.outbox?.writerClosed(this.#stdoutBox.handle.dir);
+    }
+    this.#outbox = undefined;
+    this.#stdoutBox = undefined;
   }
 
   #tick(): void {
@@ -286,6 +316,9 @@ export class Workload {
         return;
       case 'log':
         return this.#guestLog(effect.level, effect.message);
+      case 'outbox':
+        if (this.#outbox) this.#ctx.outbox?.notify(this.#outbox.dir);
+        return;
       case 'refused': {
         if (effect.what === 'telemetry' || effect.what === 'publish') this.#refused += effect.count;
         const text = `${effect.what} refused (${effect.reason}) x${effect.count}: ${effect.detail}`;
@@ -304,14 +337,19 @@ export class Workload {
       this.#refused++;
       return;
     }
-    this.#sent++;
     const isJson = /^\s*[{[]/.test(line) && isJsonText(line);
-    this.#ctx.sink.send({
-      workload: this.name,
-      digest: this.#digest ?? '',
-      output: this.name,
-      msg: { body: Buffer.from(line), contentType: isJson ? 'application/json' : 'text/plain', properties: [] },
-    });
+    const msg = { body: Buffer.from(line), contentType: isJson ? 'application/json' : 'text/plain', properties: [] };
+    if (this.#stdoutBox) {
+      try {
+        this.#stdoutBox.writer.append(this.name, msg);
+        this.#ctx.outbox?.notify(this.#stdoutBox.handle.dir);
+      } catch {
+        this.#refused++; // backpressure: the outbox is full
+      }
+      return;
+    }
+    this.#sent++;
+    this.#ctx.sink.send({ workload: this.name, digest: this.#digest ?? '', output: this.name, msg });
   }
 
   #guestLog(level: LogLevel, text: string): void {
@@ -321,6 +359,7 @@ export class Workload {
 
   #exited(clean: boolean, reason: FailureReason, code: number | null, text: string): void {
     this.#instance = undefined;
+    this.#closeOutbox();
     clearInterval(this.#tickTimer);
     this.#lastExit = { reason, code };
     this.logs.push(clean ? 'info' : 'error', text);
@@ -357,6 +396,7 @@ export class Workload {
     const instance = this.#instance;
     this.#instance = undefined;
     await instance?.stop();
+    this.#closeOutbox();
   }
 
   #setState(state: WorkloadState): void {

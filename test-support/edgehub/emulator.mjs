@@ -39,19 +39,22 @@ export class EdgeHubEmulator {
   #reported = { $version: 1 };
   #moduleKey = randomBytes(32);
   #pendingMethods = new Map();
-  #dir = mkdtempSync(join(tmpdir(), 'edgehub-'));
+  #dir;
   #certs;
   #aedes;
   #server;
   #workloadApi;
   #port = 0;
   #listeners = new Set();
+  #ownsDir = true;
   /** Sessions (the SDK connects with clean=false) outlive a restart, as edgeHub keeps them in its store. */
   #sessions = memoryPersistence();
 
-  /** @param {{ port?: number }} [options] */
+  /** @param {{ port?: number, dir?: string }} [options] dir: where the workload API socket lives (kept by close) */
   static async start(options = {}) {
     const emulator = new EdgeHubEmulator();
+    emulator.#dir = options.dir ?? mkdtempSync(join(tmpdir(), 'edgehub-'));
+    emulator.#ownsDir = !options.dir;
     emulator.#certs = makeCertificates();
     emulator.#workloadApi = await startWorkloadApi({
       socketPath: join(emulator.#dir, 'workload.sock'), caPem: emulator.#certs.caPem,
@@ -92,6 +95,11 @@ export class EdgeHubEmulator {
       done(ok ? null : Object.assign(new Error('not authorized'), { returnCode: 5 }), ok);
     };
     aedes.on('client', () => this.connects++);
+    // Outputs are recorded before the PUBACK goes out, as edgeHub stores a message before acknowledging it.
+    aedes.authorizePublish = (client, packet, done) => {
+      if (client && packet.topic.startsWith(this.#eventsPrefix)) this.#recordOutput(packet);
+      done(null);
+    };
     aedes.on('publish', (packet, client) => {
       if (client) this.#onPublish(packet).catch((err) => console.error('edgeHub emulator:', err));
     });
@@ -117,7 +125,7 @@ export class EdgeHubEmulator {
   async close() {
     await this.stop();
     await this.#workloadApi.close();
-    rmSync(this.#dir, { recursive: true, force: true });
+    if (this.#ownsDir) rmSync(this.#dir, { recursive: true, force: true });
   }
 
   get desired() {
@@ -205,13 +213,19 @@ export class EdgeHubEmulator {
       const status = Number(topic.split('/')[3]);
       this.#pendingMethods.get(rid)?.(status, body);
       this.#pendingMethods.delete(rid);
-    } else if (topic.startsWith(`devices/${this.deviceId}/modules/${this.moduleId}/messages/events/`)) {
-      const props = Object.fromEntries(new URLSearchParams(topic.slice(topic.indexOf('/events/') + 8).replace(/\/$/, '')));
-      const { '$.on': output, '$.ct': contentType, '$.ce': contentEncoding, '$.mid': messageId, ...properties } = props;
-      const message = { output, contentType, contentEncoding, messageId, properties, body: packet.payload };
-      this.outputs.push(message);
-      for (const fn of this.#listeners) fn(message);
     }
+  }
+
+  get #eventsPrefix() {
+    return `devices/${this.deviceId}/modules/${this.moduleId}/messages/events/`;
+  }
+
+  #recordOutput(packet) {
+    const props = Object.fromEntries(new URLSearchParams(packet.topic.slice(this.#eventsPrefix.length).replace(/\/$/, '')));
+    const { '$.on': output, '$.ct': contentType, '$.ce': contentEncoding, '$.mid': messageId, ...properties } = props;
+    const message = { output, contentType, contentEncoding, messageId, properties, body: packet.payload };
+    this.outputs.push(message);
+    for (const fn of this.#listeners) fn(message);
   }
 
   #publish(topic, payload, qos = 0) {

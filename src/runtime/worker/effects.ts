@@ -1,7 +1,7 @@
 import type { Effect, FailureReason } from '../protocol.js';
 
 type RefusedWhat = Extract<Effect, { type: 'refused' }>['what'];
-type RefusedReason = FailureReason | 'invalid' | 'denied';
+type RefusedReason = FailureReason | 'invalid' | 'denied' | 'backpressure';
 
 const FLUSH_COUNT = 256;
 const FLUSH_AGE_MS = 100;
@@ -14,6 +14,7 @@ export class EffectBuffer {
   #effects: Effect[] = [];
   #firstAt = 0;
   readonly #refused = new Map<string, Extract<Effect, { type: 'refused' }>>();
+  #appended = 0;
 
   constructor(private readonly flushNow: (effects: Effect[]) => void) {}
 
@@ -36,9 +37,19 @@ export class EffectBuffer {
     }
   }
 
+  /** Counts a record written to the outbox; reported once per batch. */
+  appended(): void {
+    if (this.#appended++ === 0 && this.#effects.length === 0) this.#firstAt = performance.now();
+    if (performance.now() - this.#firstAt > FLUSH_AGE_MS && this.#appended % 16 === 0) this.flushNow(this.take());
+  }
+
   take(): Effect[] {
     const out = this.#effects;
     this.#effects = [];
+    if (this.#appended > 0) {
+      out.push({ type: 'outbox', count: this.#appended });
+      this.#appended = 0;
+    }
     if (this.#refused.size > 0) {
       out.push(...this.#refused.values());
       this.#refused.clear();

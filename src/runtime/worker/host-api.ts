@@ -2,6 +2,7 @@ import type { GuestMessage, LogLevel, WorkerInit } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { TokenBucket } from '../token-bucket.js';
 import type { KvStore } from './kv-store.js';
+import type { OutboxWriter } from '../../outbox/writer.js';
 
 const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Concrete topics only: wildcards belong in `subscribe`, not in `publish`. */
@@ -19,7 +20,7 @@ const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['trace', 'debug', 'info',
  * so a refused call costs the guest an `err` (a thrown string, which jco turns into `err`) and the host
  * nothing. Accepted effects are batched to the main thread.
  */
-export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore | undefined): Record<string, unknown> {
+export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore | undefined, outbox?: OutboxWriter): Record<string, unknown> {
   const budget = new TokenBucket(init.messagesPerSecond);
   const logBudget = new TokenBucket(LOG_LINES_PER_SECOND);
   const config = new Map(init.config);
@@ -35,7 +36,15 @@ export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore
     'edge:host/telemetry': {
       send(output: string, msg: GuestMessage): void {
         if (!OUTPUT_NAME.test(output)) refuse(effects, 'telemetry', 'invalid', `invalid output name ${JSON.stringify(output.slice(0, 80))}`);
-        effects.push({ type: 'telemetry', output, msg: checkMessage('telemetry', msg) });
+        const checked = checkMessage('telemetry', msg);
+        if (!outbox) return effects.push({ type: 'telemetry', output, msg: checked });
+        try {
+          outbox.append(output, checked); // durable before ok
+        } catch (err) {
+          if (typeof err === 'string') refuse(effects, 'telemetry', 'backpressure', err);
+          throw err;
+        }
+        effects.appended();
       },
     },
     'edge:host/pubsub': {
@@ -73,7 +82,7 @@ function kvImports(kv: KvStore | undefined): Record<string, unknown> {
 }
 
 /** Records the refusal and throws the message back to the guest as its `err`. */
-function refuse(effects: EffectBuffer, what: 'telemetry' | 'publish', reason: 'invalid' | 'budget', detail: string): never {
+function refuse(effects: EffectBuffer, what: 'telemetry' | 'publish', reason: 'invalid' | 'budget' | 'backpressure', detail: string): never {
   effects.refuse(what, reason, detail);
   throw detail;
 }

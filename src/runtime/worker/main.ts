@@ -8,6 +8,7 @@ import type { Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost
 import { EffectBuffer } from './effects.js';
 import { hostImports } from './host-api.js';
 import { KvStore } from './kv-store.js';
+import { OutboxWriter } from '../../outbox/writer.js';
 import { GuestExit, wasiImports } from './sandbox.js';
 
 type GuestFn = (...args: unknown[]) => unknown;
@@ -41,7 +42,8 @@ async function instantiate(): Promise<Exports> {
   const { instantiate } = (await import(init.componentUrl)) as {
     instantiate: (get: (name: string) => WebAssembly.Module, imports: unknown, core: unknown) => Promise<Exports>;
   };
-  const imports = { ...wasiImports(init, effects), ...hostImports(init, effects, kv) };
+  const outbox = init.outbox && new OutboxWriter(init.outbox.dir, init.digest, new BigInt64Array(init.outbox.counters), init.outbox.capBytes, init.outbox.fsync);
+  const imports = { ...wasiImports(init, effects), ...hostImports(init, effects, kv, outbox) };
   return instantiate(
     (name) => {
       const module = init.modules[name];

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../ops/index.js';
+import type { OutboundMessage } from '../supervisor/sink.js';
+import type { FsyncPolicy } from './writer.js';
+import { OutboxReader } from './reader.js';
+import { segmentStart, WRITTEN, type OutboxRecord } from './format.js';
+
+export interface OutboxSettings {
+  readonly dir: string;
+  /** Unsent bytes per workload instance before `telemetry.send` answers `backpressure`. */
+  readonly capBytes: number;
+  /** Like edgeHub's timeToLiveSecs: older messages are dropped, counted and reported. */
+  readonly ttlMs: number;
+  readonly fsync: FsyncPolicy;
+  readonly window: number;
+}
+
+/** What a workload's worker needs to write its outbox. */
+export interface OutboxHandle {
+  readonly dir: string;
+  readonly counters: SharedArrayBuffer;
+  readonly capBytes: number;
+  readonly fsync: FsyncPolicy;
+}
+
+/** Sends a message and resolves on the broker's acknowledgement. */
+export type AckingSend = (message: OutboundMessage & { readonly messageId: string }) => Promise<void>;
+
+/**
+ * Telemetry that is never lost: one append-only outbox per workload instance on the data volume,
+ * written by the instance's worker before `telemetry.send` returns ok, read and sent here, removed only
+ * once acknowledged; replayed after a restart. The outbox owns `<data>/outbox`.
+ */
+export class Outbox {
+  readonly #readers = new Map<string, { reader: OutboxReader; workload: string }>();
+  readonly #delivered = new Map<string, number>();
+  readonly #expired = new Map<string, number>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(private readonly settings: OutboxSettings, private readonly send: AckingSend, private readonly log: Logger) {
+    mkdirSync(settings.dir, { recursive: true });
+    this.#timer = setInterval(() => this.#pollAll(), 100).unref();
+  }
+
+  /** Replays what earlier runs left unsent (their writers are gone). */
+  recover(): number {
+    let count = 0;
+    for (const workload of readdirSync(this.settings.dir)) {
+      for (const instance of readdirSync(join(this.settings.dir, workload))) {
+        const dir = join(this.settings.dir, workload, instance);
+        const counters = new SharedArrayBuffer(16);
+        new BigInt64Array(counters)[WRITTEN] = BigInt(writtenOnDisk(dir)); // its writer is gone: all of it is there
+        const { reader } = this.#start(workload, dir, counters);
+        count += Math.max(0, reader.unsent);
+        reader.writerClosed();
+      }
+    }
+    if (count) this.log.info(`outbox: replaying ${count} unsent bytes from before the restart`);
+    return count;
+  }
+
+  /** A new instance of `workload` starts: its own outbox folder. */
+  open(workload: string): OutboxHandle {
+    const dir = join(this.settings.dir, workload, `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(dir, { recursive: true });
+    const counters = new SharedArrayBuffer(16);
+    this.#start(workload, dir, counters);
+    return { dir, counters, capBytes: this.settings.capBytes, fsync: this.settings.fsync };
+  }
+
+  notify(dir: string): void {
+    this.#readers.get(dir)?.reader.poll();
+  }
+
+  /** The instance ended: its outbox is removed once everything in it is sent. */
+  writerClosed(dir: string): void {
+    this.#readers.get(dir)?.reader.writerClosed();
+  }
+
+  delivered(workload: string): number {
+    return this.#delivered.get(workload) ?? 0;
+  }
+
+  expired(workload: string): number {
+    return this.#expired.get(workload) ?? 0;
+  }
+
+  /** Resolves true once every outbox is empty, or false after `timeoutMs` (shutdown). */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      this.#pollAll();
+      if ([...this.#readers.values()].every(({ reader }) => reader.unsent <= 0)) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    for (const { reader } of this.#readers.values()) reader.close();
+  }
+
+  #start(workload: string, dir: string, counters: SharedArrayBuffer): { reader: OutboxReader } {
+    const count = (map: Map<string, number>) => (n: number) => void map.set(workload, (map.get(workload) ?? 0) + n);
+    const reader = new OutboxReader(dir, new BigInt64Array(counters), {
+      window: this.settings.window,
+      ttlMs: this.settings.ttlMs,
+      send: (record) => this.send(toMessage(workload, record)),
+      delivered: count(this.#delivered),
+      expired: (n) => {
+        count(this.#expired)(n);
+        this.log.forWorkload(workload).warn(`outbox: ${n} message(s) older than the time to live dropped`);
+      },
+    });
+    this.#readers.set(dir, { reader, workload });
+    return { reader };
+  }
+
+  #pollAll(): void {
+    for (const [dir, { reader }] of this.#readers) {
+      reader.poll();
+      if (reader.done) {
+        reader.close();
+        this.#readers.delete(dir);
+      }
+    }
+  }
+}
+
+function writtenOnDisk(dir: string): number {
+  const last = readdirSync(dir).filter((f) => f.endsWith('.seg')).sort().at(-1);
+  return last ? segmentStart(last) + statSync(join(dir, last)).size : 0;
+}
+
+function toMessage(workload: string, record: OutboxRecord): OutboundMessage & { messageId: string } {
+  return {
+    workload,
+    digest: record.d,
+    output: record.o,
+    messageId: record.i,
+    msg: { body: Buffer.from(record.b, 'base64'), contentType: record.c ?? undefined, properties: record.p },
+  };
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GuestMessage } from '../runtime/protocol.js';
+import { ACKED, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN } from './format.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+const INTERVAL_MS = 200;
+
+/**
+ * The write side of one instance's outbox, in its worker: `telemetry.send` returns ok only after the
+ * record is written here (a crashed or killed process loses nothing written; power loss, at most the
+ * fsync interval). Past `capBytes` unsent, appends fail with `backpressure`.
+ */
+export class OutboxWriter {
+  #fd = -1;
+  /** Global offset where the open segment starts, and where it ends (= everything written). */
+  #start = 0;
+  #segmentEnd = 0;
+  #lastSync = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly digest: string,
+    private readonly counters: BigInt64Array,
+    private readonly capBytes: number,
+    private readonly fsync: FsyncPolicy,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    const segments = readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+    const last = segments.at(-1);
+    if (last) {
+      this.#fd = openSync(join(dir, last), 'a');
+      this.#start = segmentStart(last);
+      this.#segmentEnd = this.#start + fstatSync(this.#fd).size;
+    }
+    Atomics.store(counters, WRITTEN, BigInt(this.#segmentEnd));
+  }
+
+  append(output: string, msg: GuestMessage): void {
+    const line = Buffer.from(encodeRecord(randomUUID(), this.digest, output, msg, Date.now()));
+    const unsent = Number(Atomics.load(this.counters, WRITTEN) - Atomics.load(this.counters, ACKED));
+    if (unsent + line.length > this.capBytes) throw `backpressure: ${unsent} bytes wait to be sent (outbox cap ${this.capBytes})`;
+    if (this.#fd < 0 || this.#segmentEnd - this.#start >= SEGMENT_BYTES) this.#rotate();
+    writeSync(this.#fd, line);
+    this.#segmentEnd += line.length;
+    if (this.fsync === 'always' || (this.fsync === 'interval' && Date.now() - this.#lastSync > INTERVAL_MS)) this.sync();
+    Atomics.store(this.counters, WRITTEN, BigInt(this.#segmentEnd));
+  }
+
+  sync(): void {
+    if (this.#fd < 0 || this.fsync === 'never') return;
+    fdatasyncSync(this.#fd);
+    this.#lastSync = Date.now();
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    this.sync();
+    closeSync(this.#fd);
+    this.#fd = -1;
+  }
+
+  #rotate(): void {
+    if (this.#fd >= 0) {
+      this.sync();
+      closeSync(this.#fd);
+    }
+    this.#start = this.#segmentEnd;
+    this.#fd = openSync(join(this.dir, segmentName(this.#segmentEnd)), 'a');
+  }
+}
