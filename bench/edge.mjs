@@ -58,12 +58,27 @@ export async function edgeBench() {
     hub.outputs.length = 0;
 
     // burst.wat sends 500 messages per tick; a tick every 15 ms offers ~33k msg/s, above what the SDK
-    // carried in the baseline, so the delivered rate is the path's capacity.
+    // carried in the baseline, so the delivered rate is the path's capacity. Telemetry goes through the
+    // durable outbox; its fsync policy is the durability setting compared here.
     const burst = guest(dataDir, 'burst');
     await hub.setDesired({ schemaVersion: '1.0', workloads: { burst: { ...burst, timerMs: 15, limits: { messagesPerSecond: 100_000 } } } });
-    module = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), join(ROOT, 'dist/cli/main.js'), 'start'], { env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'error' }, stdio: 'inherit' });
-    const guestRate = await arrivalRate(hub, 'burst');
-    rows.push(['telemetry msg/s, guest telemetry.send -> edgeHub (11-byte JSON, ~33k/s offered)', `${Math.round(guestRate)}`, `plain Node module, same SDK, 100 in flight: ${Math.round(baselineRate)}`, `${(guestRate / baselineRate).toFixed(2)}`]);
+    const runModule = async (fsync) => {
+      hub.outputs.length = 0;
+      module = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), join(ROOT, 'dist/cli/main.js'), 'start'], {
+        env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'error', WASMHOST_OUTBOX_FSYNC: fsync },
+        stdio: 'inherit',
+      });
+      const rate = await arrivalRate(hub, 'burst');
+      module.kill('SIGTERM');
+      await new Promise((r) => module.once('exit', r));
+      module = undefined;
+      return rate;
+    };
+    for (const fsync of ['interval', 'always', 'never']) {
+      const rate = await runModule(fsync);
+      rows.push([`telemetry msg/s, guest -> outbox (fsync ${fsync}) -> edgeHub (11-byte JSON, ~33k/s offered)`, `${Math.round(rate)}`, `plain Node module, same SDK, 100 in flight: ${Math.round(baselineRate)}`, `${(rate / baselineRate).toFixed(2)}`]);
+    }
+    module = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], { env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'error' }, stdio: 'inherit' });
 
     // Deploy latency: patch sent -> first message arrives; the first round compiles, the rest start from cache.
     await hub.setDesired({ schemaVersion: '1.0', workloads: {} });

@@ -58,6 +58,10 @@ function harness(workloads: Record<string, unknown>) {
 
 const exit = (p: ChildProcess) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(p.exitCode) : p.once('exit', r)));
 const counts = (arrivals: Arrival[], workload: string) => arrivals.filter((a) => a.workload === workload).map((a) => (JSON.parse(a.body) as { n: number }).n);
+const allArrived = (arrivals: Arrival[], ids: string[]) => {
+  const seen = new Set(arrivals.map((a) => a.id));
+  return ids.every((id) => seen.has(id));
+};
 const duplicates = (arrivals: Arrival[]) => arrivals.length - new Set(arrivals.map((a) => a.id)).size;
 
 it('edgeHub killed (SIGKILL) for 10 s and started again: every message sent ok arrives at least once', async () => {
@@ -102,10 +106,7 @@ it('module killed (SIGKILL) mid-stream and started again: the outbox is replayed
     const accepted = h.outboxIds(); // every record here was a send that returned ok
     expect(accepted.length).toBeGreaterThan(0);
     const second = h.startModule();
-    await waitFor('every accepted message arrived', () => {
-      const ids = new Set(h.arrived().map((a) => a.id));
-      return accepted.every((id) => ids.has(id));
-    }, 40_000);
+    await waitFor('every accepted message arrived', () => allArrived(h.arrived(), accepted), 40_000);
     expect(second.out).toMatch(/outbox: replaying \d+ unsent bytes/);
     console.log(`module kill: ${accepted.length} messages were in the outbox, ${duplicates(h.arrived())} duplicates`);
     second.kill('SIGTERM');
@@ -126,14 +127,7 @@ it('outbox cap reached while edgeHub is down: sends get backpressure; what was a
     await waitFor('backpressure', () => /\[workload=b\] telemetry refused \(backpressure\)/.test(module.out), 30_000);
     const accepted = h.outboxIds();
     hub = await h.startHub();
-    await waitFor('every accepted message arrived', () => {
-      const ids = new Set(h.arrived().map((a) => a.id));
-      return accepted.every((id) => ids.has(id));
-    }, 40_000).catch((err) => {
-      const ids = new Set(h.arrived().map((a) => a.id));
-      console.log('MISSING', accepted.filter((id) => !ids.has(id)).length, 'of', accepted.length, module.out.split('\n').filter((l) => !l.includes('guest')).slice(-15).join('\n'));
-      throw err;
-    });
+    await waitFor('every accepted message arrived', () => allArrived(h.arrived(), accepted), 40_000);
     module.kill('SIGTERM');
     expect(await exit(module)).toBe(0);
     hub.kill('SIGTERM');

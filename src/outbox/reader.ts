@@ -25,6 +25,10 @@ export class OutboxReader {
   #partial = '';
   readonly #pending: Array<{ end: number; record: OutboxRecord; state: 'queued' | 'sending' | 'acked' }> = [];
   #inFlight = 0;
+  /** #pending[#head] is the oldest entry not yet committed (a deque: shifting a large array costs O(n)). */
+  #head = 0;
+  /** Index in #pending of the first entry not yet handed to `send` (all before it are sending or acked). */
+  #cursor = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
   #writerClosed = false;
@@ -60,7 +64,7 @@ export class OutboxReader {
   }
 
   get done(): boolean {
-    return this.#writerClosed && this.unsent <= 0 && this.#pending.length === 0;
+    return this.#writerClosed && this.unsent <= 0 && this.#pending.length === this.#head;
   }
 
   close(): void {
@@ -123,8 +127,8 @@ export class OutboxReader {
     if (this.#retryTimer) return;
     const now = Date.now();
     let expired = 0;
-    for (const entry of this.#pending) {
-      if (this.#inFlight >= this.options.window) break;
+    while (this.#inFlight < this.options.window && this.#cursor < this.#pending.length) {
+      const entry = this.#pending[this.#cursor++]!;
       if (entry.state !== 'queued') continue;
       if (now - entry.record.t > this.options.ttlMs) {
         entry.state = 'acked';
@@ -144,6 +148,7 @@ export class OutboxReader {
         () => {
           this.#inFlight--;
           entry.state = 'queued';
+          this.#cursor = Math.min(this.#cursor, this.#pending.indexOf(entry, this.#head)); // send it again, in order
           this.#retryTimer ??= setTimeout(() => {
             this.#retryTimer = undefined;
             this.#pump();
@@ -159,7 +164,12 @@ export class OutboxReader {
 
   /** Moves the commit point over the acknowledged head of the queue. */
   #advance(): void {
-    while (this.#pending[0]?.state === 'acked') this.#commit = this.#pending.shift()!.end;
+    while (this.#pending[this.#head]?.state === 'acked') this.#commit = this.#pending[this.#head++]!.end;
+    if (this.#head > 4096) {
+      this.#pending.splice(0, this.#head);
+      this.#cursor -= this.#head;
+      this.#head = 0;
+    }
     Atomics.store(this.counters, ACKED, BigInt(this.#commit));
     this.#commitTimer ??= setTimeout(() => {
       this.#commitTimer = undefined;
