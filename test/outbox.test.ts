@@ -56,6 +56,8 @@ function harness(workloads: Record<string, unknown>) {
   };
 }
 
+/** 500 messages per 50 ms tick: 10k msg/s, enough to have thousands in the outbox at any moment. */
+const burstWorkload = () => ({ source: 'file://wasm/burst.wasm', sha256: guestBytes('burst').digest, timerMs: 50, limits: { messagesPerSecond: 100_000 } });
 const exit = (p: ChildProcess) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(p.exitCode) : p.once('exit', r)));
 const counts = (arrivals: Arrival[], workload: string) => arrivals.filter((a) => a.workload === workload).map((a) => (JSON.parse(a.body) as { n: number }).n);
 const allArrived = (arrivals: Arrival[], ids: string[]) => {
@@ -96,7 +98,7 @@ it('edgeHub killed (SIGKILL) for 10 s and started again: every message sent ok a
 }, 120_000);
 
 it('module killed (SIGKILL) mid-stream and started again: the outbox is replayed', async () => {
-  const h = harness({ b: { source: 'file://wasm/burst.wasm', sha256: guestBytes('burst').digest, timerMs: 50, limits: { messagesPerSecond: 100_000 } } });
+  const h = harness({ b: burstWorkload() });
   try {
     await h.startHub();
     const first = h.startModule();
@@ -117,7 +119,7 @@ it('module killed (SIGKILL) mid-stream and started again: the outbox is replayed
 }, 120_000);
 
 it('outbox cap reached while edgeHub is down: sends get backpressure; what was accepted still arrives', async () => {
-  const h = harness({ b: { source: 'file://wasm/burst.wasm', sha256: guestBytes('burst').digest, timerMs: 50, limits: { messagesPerSecond: 100_000 } } });
+  const h = harness({ b: burstWorkload() });
   try {
     let hub = await h.startHub();
     const module = h.startModule({ WASMHOST_OUTBOX_MAX_MB: '1' });
