@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Outbox, OutboxWriter } from '../dist/outbox/index.js';
+import { createLogger } from '../dist/ops/index.js';
+import { tempDir, waitFor } from './helpers.js';
+
+const msg = (text: string) => ({ body: Buffer.from(text), contentType: 'text/plain', properties: [['k', 'v']] as Array<[string, string]> });
+
+function setup(options: { ttlMs?: number; capBytes?: number; send: (m: { messageId: string; msg: { body: Uint8Array } }) => Promise<void> }) {
+  const tmp = tempDir();
+  const logs: string[] = [];
+  const outbox = new Outbox(
+    { dir: join(tmp.path, 'outbox'), capBytes: options.capBytes ?? 1024 * 1024, ttlMs: options.ttlMs ?? 60_000, fsync: 'never', window: 4 },
+    options.send,
+    createLogger('info', (l) => logs.push(l)),
+  );
+  const handle = outbox.open('w');
+  const writer = new OutboxWriter(handle.dir, 'd'.repeat(64), new BigInt64Array(handle.counters), handle.capBytes, handle.fsync);
+  return { tmp, logs, outbox, handle, writer };
+}
+
+describe('Outbox', () => {
+  it('sends every message, retries a failed one with the same messageId, and removes its folder once all is acknowledged', async () => {
+    const seen: string[] = [];
+    const ids = new Map<string, string>();
+    let failOnce = true;
+    const { tmp, outbox, handle, writer } = setup({
+      send: async (m) => {
+        const text = Buffer.from(m.msg.body).toString();
+        if (text === 'm3' && failOnce) {
+          failOnce = false;
+          ids.set('first-try', m.messageId);
+          throw new Error('link lost');
+        }
+        if (text === 'm3') ids.set('second-try', m.messageId);
+        seen.push(text);
+      },
+    });
+    for (let i = 1; i <= 10; i++) writer.append('out', msg(`m${i}`));
+    writer.close();
+    outbox.writerClosed(handle.dir);
+    await waitFor('all sent', () => seen.length === 10, 5000);
+    expect([...seen].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `m${i + 1}`).sort());
+    expect(ids.get('first-try')).toBe(ids.get('second-try'));
+    expect(outbox.delivered('w')).toBe(10);
+    await waitFor('folder removed', () => !existsSync(handle.dir), 5000);
+    outbox.close();
+    tmp.cleanup();
+  });
+
+  it('answers backpressure past its cap, and accepts again once messages are acknowledged', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const { tmp, outbox, writer } = setup({ capBytes: 2000, send: () => gate });
+    let accepted = 0;
+    let refusal = '';
+    for (let i = 0; i < 100 && !refusal; i++) {
+      try {
+        writer.append('out', msg('x'.repeat(100)));
+        accepted++;
+      } catch (err) {
+        refusal = String(err);
+      }
+    }
+    expect(accepted).toBeGreaterThan(3);
+    expect(refusal).toMatch(/^backpressure: \d+ bytes wait to be sent \(outbox cap 2000\)$/);
+    release();
+    await waitFor('accepting again', () => {
+      try {
+        writer.append('out', msg('y'));
+        return true;
+      } catch {
+        return false;
+      }
+    }, 5000);
+    outbox.close();
+    tmp.cleanup();
+  });
+
+  it('drops messages older than the time to live, counts and logs them', async () => {
+    const sent: string[] = [];
+    const { tmp, logs, outbox, writer, handle } = setup({ ttlMs: 1, send: async (m) => void sent.push(Buffer.from(m.msg.body).toString()) });
+    writer.append('out', msg('stale'));
+    writer.close();
+    await new Promise((r) => setTimeout(r, 20));
+    outbox.writerClosed(handle.dir);
+    await waitFor('expiry counted', () => outbox.expired('w') === 1, 5000);
+    expect(sent).toEqual([]);
+    expect(logs.join()).toMatch(/\[workload=w\] outbox: 1 message\(s\) older than the time to live dropped/);
+    outbox.close();
+    tmp.cleanup();
+  });
+});
