@@ -372,8 +372,9 @@ export class Workload {
     if (!clean && this.#ctx.failed(this, reason, text)) return this.#setState('failed');
     if (decision.action === 'stay') return this.#setState(decision.status);
     this.#restarts = decision.restarts;
-    this.#nextRestartAt = this.#ctx.now() + decision.delayMs;
-    this.#setState('backoff');
+    const now = this.#ctx.now();
+    this.#nextRestartAt = now + decision.delayMs;
+    this.#setState('backoff', now); // one clock reading: nextRestartAt - since is exactly the delay
     const generation = this.#generation;
     this.#restartTimer = setTimeout(() => generation === this.#generation && this.#launch(++this.#generation), decision.delayMs);
   }
@@ -399,8 +400,8 @@ export class Workload {
     this.#closeOutbox();
   }
 
-  #setState(state: WorkloadState): void {
-    if (state !== this.#state) this.#since = this.#ctx.now();
+  #setState(state: WorkloadState, at = this.#ctx.now()): void {
+    if (state !== this.#state) this.#since = at;
     this.#state = state;
     if (state === 'running' && this.#digest) this.#ctx.healthy(this.name, this.#digest);
     if (state === 'running' && this.#candidate) {
