@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WasmhostError } from '../errors.js';
+import { sha256Hex } from '../fetch/index.js';
 import { Engine, type CompiledComponent } from '../runtime/index.js';
 import { readSettings } from '../settings.js';
 
@@ -13,6 +13,6 @@ export async function loadForCli(path: string): Promise<{ engine: Engine; compil
   if (info.size > settings.maxBlobBytes) throw new WasmhostError('WH_ERR_BLOB_TOO_LARGE', `${path} is larger than ${settings.maxBlobBytes} bytes`);
   const bytes = await readFile(path);
   const engine = new Engine(join(settings.dataDir, 'compiled'));
-  const compiled = await engine.compile(bytes, createHash('sha256').update(bytes).digest('hex'));
+  const compiled = await engine.compile(bytes, sha256Hex(bytes));
   return { engine, compiled };
 }

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256Hex } from './capped.js';
 
 /**
  * Content-addressed blobs on the data volume: `<dir>/sha256/<hex>`. Writes are atomic (temporary
@@ -23,7 +24,7 @@ export class BlobStore {
   async get(digest: string): Promise<Uint8Array | undefined> {
     const bytes = await readFile(this.path(digest)).catch(() => undefined);
     if (!bytes) return undefined;
-    if (createHash('sha256').update(bytes).digest('hex') !== digest) {
+    if (sha256Hex(bytes) !== digest) {
       await rm(this.path(digest), { force: true });
       return undefined;
     }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { WasmhostError } from '../errors.js';
+import { collectCapped } from './capped.js';
 import { redact } from './source.js';
 
 const MAX_REDIRECTS = 5;
@@ -56,32 +56,20 @@ export async function expectOk(response: Response, what: string): Promise<Respon
   throw new FetchError(`${what}: HTTP ${response.status}`, response.status >= 500 || response.status === 429);
 }
 
-/**
- * Reads a body up to `maxBytes`, hashing as it goes; past the cap it stops reading (the blob is never
- * held whole) and fails.
- */
+/** Reads a body up to `maxBytes` (collectCapped), failing early on a declared length over it. */
 export async function readCapped(response: Response, maxBytes: number, what: string): Promise<{ bytes: Uint8Array; digest: string }> {
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
     await response.body?.cancel();
     throw new WasmhostError('WH_ERR_BLOB_TOO_LARGE', `${what} is ${declared} bytes; the limit is ${maxBytes} (WASMHOST_MAX_BLOB_MB)`);
   }
-  const hash = createHash('sha256');
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
-    for await (const chunk of response.body ?? []) {
-      size += chunk.byteLength;
-      if (size > maxBytes) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new WasmhostError('WH_ERR_BLOB_TOO_LARGE', `${what} is larger than ${maxBytes} bytes (WASMHOST_MAX_BLOB_MB)`);
-      }
-      hash.update(chunk);
-      chunks.push(chunk);
-    }
+    return await collectCapped(response.body ?? [], maxBytes, what);
   } catch (err) {
-    if (err instanceof WasmhostError) throw err;
+    if (err instanceof WasmhostError) {
+      await response.body?.cancel().catch(() => undefined);
+      throw err;
+    }
     throw new FetchError(`${what}: download interrupted (${(err as Error).message})`, true, { cause: err });
   }
-  return { bytes: Buffer.concat(chunks), digest: hash.digest('hex') };
 }

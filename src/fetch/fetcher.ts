@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isWasmhostError, WasmhostError } from '../errors.js';
 import { BlobStore } from './blob-store.js';
+import { sha256Hex } from './capped.js';
 import { expectOk, FetchError, readCapped, request } from './download.js';
 import { readFileSource } from './file-source.js';
 import { RegistryClient } from './oci.js';
@@ -164,5 +164,5 @@ function checkPin(blob: FetchedBlob, pinned: string | undefined, what: string): 
 }
 
 function sourceKey(source: string): string {
-  return createHash('sha256').update(source).digest('hex');
+  return sha256Hex(source);
 }

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { WasmhostError } from '../errors.js';
+import { collectCapped } from './capped.js';
 
 export interface FileSourceSettings {
   /** Relative `file://` paths resolve against this folder. */
@@ -25,18 +25,7 @@ export async function readFileSource(source: string, settings: FileSourceSetting
   if (!roots.some((root) => isInside(root, real))) {
     throw new WasmhostError('WH_ERR_SOURCE_NOT_ALLOWED', `${source} is outside the data volume`);
   }
-  const hash = createHash('sha256');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of createReadStream(real) as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > settings.maxBytes) {
-      throw new WasmhostError('WH_ERR_BLOB_TOO_LARGE', `${source} is larger than ${settings.maxBytes} bytes (WASMHOST_MAX_BLOB_MB)`);
-    }
-    hash.update(chunk);
-    chunks.push(chunk);
-  }
-  return { bytes: Buffer.concat(chunks), digest: hash.digest('hex') };
+  return collectCapped(createReadStream(real), settings.maxBytes, source);
 }
 
 function isInside(root: string, path: string): boolean {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { WasmhostError } from '../errors.js';
+import { sha256Hex as sha256 } from './capped.js';
 import { expectOk, FetchError, readCapped, request } from './download.js';
 import type { RegistryCredentials } from './registry-auth.js';
 
@@ -166,6 +166,3 @@ export class RegistryClient {
   }
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}

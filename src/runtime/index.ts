@@ -3,5 +3,4 @@ export { WorkloadInstance, GuestFatalError, type InstanceListener } from './inst
 export type { CompiledComponent } from './compiler.js';
 export type { CompiledMeta } from './compile-format.js';
 export type { Effect, Fatal, FailureReason, GuestMessage, HandlerCall, LogLevel, WorkloadKind } from './protocol.js';
-export { isCoreModule } from './binary.js';
 export { TokenBucket } from './token-bucket.js';

@@ -1,7 +1,7 @@
 export { validateDesired, formatProblem, isPlainObject, SCHEMA_VERSION, MAX_DESIRED_BYTES } from './validate.js';
 export type { ValidatedDesired, SpecProblem } from './validate.js';
-export { diffSpecs, sameSpec, canonicalJson } from './diff.js';
+export { diffSpecs, canonicalJson } from './diff.js';
 export type { SpecDiff } from './diff.js';
-export { WORKLOAD_NAME, ENDPOINT_NAME, EDGEHUB_MAX_MESSAGE_BYTES, MAX_MEMORY_MB } from './schema.js';
+export { EDGEHUB_MAX_MESSAGE_BYTES } from './schema.js';
 export type { WorkloadSpec, WorkloadLimits, RestartPolicy } from './schema.js';
 export { mergePatch } from './merge.js';

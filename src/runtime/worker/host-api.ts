@@ -1,10 +1,10 @@
+import { ENDPOINT_NAME } from '../../spec/schema.js';
 import type { GuestMessage, LogLevel, WorkerInit } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { TokenBucket } from '../token-bucket.js';
 import type { KvStore } from './kv-store.js';
 import type { OutboxWriter } from '../../outbox/writer.js';
 
-const OUTPUT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Concrete topics only: wildcards belong in `subscribe`, not in `publish`. */
 const TOPIC = /^[^+#\u0000]{1,256}$/;
 const PROPERTY_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -35,7 +35,7 @@ export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore
   return {
     'edge:host/telemetry': {
       send(output: string, msg: GuestMessage): void {
-        if (!OUTPUT_NAME.test(output)) refuse(effects, 'telemetry', 'invalid', `invalid output name ${JSON.stringify(output.slice(0, 80))}`);
+        if (!ENDPOINT_NAME.test(output)) refuse(effects, 'telemetry', 'invalid', `invalid output name ${JSON.stringify(output.slice(0, 80))}`);
         const checked = checkMessage('telemetry', msg);
         if (!outbox) return effects.push({ type: 'telemetry', output, msg: checked });
         try {
