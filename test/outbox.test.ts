@@ -9,6 +9,11 @@ import { CLI, ROOT, guestBytes, guestPath, tempDir, waitFor } from './helpers.js
 const EMULATOR = join(ROOT, 'test-support', 'edgehub', 'process.mjs');
 type Arrival = { id: string; workload: string; output: string; body: string };
 
+/** Records of newline-terminated lines; a torn line (a writer killed mid-append) is skipped. */
+function completeJsonLines<T>(text: string): T[] {
+  return text.split('\n').slice(0, -1).flatMap((l) => { try { return [JSON.parse(l) as T]; } catch { return []; } });
+}
+
 function harness(workloads: Record<string, unknown>) {
   const tmp = tempDir();
   const data = join(tmp.path, 'data');
@@ -39,7 +44,9 @@ function harness(workloads: Record<string, unknown>) {
       return child;
     },
     arrived(): Arrival[] {
-      return existsSync(record) ? readFileSync(record, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Arrival) : [];
+      if (!existsSync(record)) return [];
+      // Complete lines only: the hub may be mid-append, or was killed mid-append (never acknowledged).
+      return completeJsonLines<Arrival>(readFileSync(record, 'utf8'));
     },
     /** Every record id written to the module's outboxes (each one a send that returned ok). */
     outboxIds(): string[] {
@@ -47,7 +54,7 @@ function harness(workloads: Record<string, unknown>) {
       if (!existsSync(root)) return [];
       return readdirSync(root).flatMap((w) => readdirSync(join(root, w)).flatMap((i) =>
         readdirSync(join(root, w, i)).filter((f) => f.endsWith('.seg')).flatMap((f) =>
-          readFileSync(join(root, w, i, f), 'utf8').split('\n').filter(Boolean).flatMap((l) => { try { return [(JSON.parse(l) as { i: string }).i]; } catch { return []; } }))));
+          completeJsonLines<{ i: string }>(readFileSync(join(root, w, i, f), 'utf8')).map((r) => r.i))));
     },
     async cleanup() {
       for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
