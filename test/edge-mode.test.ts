@@ -4,13 +4,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
-import { CLI, guestBytes, guestPath, tempDir, waitFor } from './helpers.js';
+import { CLI, freePort, guestBytes, guestPath, sampleValue, scrape, tempDir, waitFor } from './helpers.js';
 
 const tmp = tempDir();
 const dataDir = join(tmp.path, 'data');
 let hub: EdgeHubEmulator;
 let module: ChildProcess;
 let logs = '';
+let metricsPort = 0;
 
 const echo = guestBytes('echo');
 const workload = (over: Record<string, unknown> = {}) => ({ source: 'file://wasm/echo.wasm', sha256: echo.digest, timerMs: 100, ...over });
@@ -24,7 +25,8 @@ beforeAll(async () => {
   copyFileSync(guestPath('init-fails'), join(dataDir, 'wasm', 'init-fails.wasm'));
   hub = await EdgeHubEmulator.start();
   await hub.setDesired({ schemaVersion: '1.0', workloads: { alpha: workload({ config: { v: '1' } }), beta: workload({ inputs: ['sensors'] }) } });
-  module = spawn(process.execPath, [CLI, 'start'], { env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'debug' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  metricsPort = await freePort();
+  module = spawn(process.execPath, [CLI, 'start'], { env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'debug', WASMHOST_METRICS_PORT: String(metricsPort) }, stdio: ['ignore', 'pipe', 'pipe'] });
   module.stdout!.on('data', (c: Buffer) => (logs += c.toString()));
   module.stderr!.on('data', (c: Buffer) => (logs += c.toString()));
 }, 60_000);
@@ -53,6 +55,20 @@ describe('IoT Edge mode', () => {
     expect(reportedWorkloads().alpha?.digest).toBe(`sha256:${echo.digest}`);
     expect(hub.reported.host).toMatchObject({ version: '0.1.0', appliedDesiredVersion: hub.desired.$version });
     expect(hub.reported.schemaVersion).toBe('1.0');
+  });
+
+  it('serves Prometheus metrics with edgeHub\'s labels; acknowledged telemetry counts as sent', async () => {
+    const env = hub.env();
+    const arrived = () => outputs('ticks').filter((o) => o.properties.workload === 'alpha').length;
+    const before = arrived();
+    const metrics = await scrape(metricsPort);
+    expect(metrics.every((s) => s.labels.iothub === env.IOTEDGE_IOTHUBHOSTNAME && s.labels.edge_device === env.IOTEDGE_DEVICEID)).toBe(true);
+    // The emulator records a message before its PUBACK: a few may be in flight at the scrape.
+    const sent = sampleValue(metrics, 'wasmhost_messages_sent_total', { workload: 'alpha' })!;
+    expect(sent).toBeGreaterThanOrEqual(before - 5);
+    expect(sent).toBeLessThanOrEqual(arrived());
+    expect(sampleValue(metrics, 'wasmhost_outbox_unsent_bytes', { workload: 'alpha' })).toEqual(expect.any(Number));
+    expect(sampleValue(metrics, 'wasmhost_process_resident_memory_bytes')).toBeGreaterThan(0);
   });
 
   it('keeps reported updates batched', () => {

@@ -33,3 +33,36 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** A port free right now on 127.0.0.1 (for settings where 0 means "off" rather than "any"). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface Sample { name: string; labels: Record<string, string>; value: number }
+
+/** Scrapes a Prometheus text endpoint into samples (comments skipped). */
+export async function scrape(port: number): Promise<Sample[]> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return parseExposition(await res.text());
+}
+
+export function parseExposition(text: string): Sample[] {
+  return text.split('\n').filter((l) => l && !l.startsWith('#')).map((line) => {
+    const [, name, body = '', value] = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line) ?? [];
+    if (!name) throw new Error(`not a sample line: ${line}`);
+    const labels = Object.fromEntries([...body.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]));
+    return { name, labels, value: Number(value) };
+  });
+}
+
+/** The value of the one sample named `name` whose labels include `labels`; undefined if none. */
+export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}

@@ -2,13 +2,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, guestPath, tempDir, waitFor } from './helpers.js';
+import { CLI, freePort, guestPath, sampleValue, scrape, tempDir, waitFor } from './helpers.js';
 
 const tmp = tempDir();
 const desiredFile = join(tmp.path, 'workloads.local.json');
 let host: ChildProcess;
 let stdout = '';
 let adminPort = 0;
+let metricsPort = 0;
 
 const desired = (workloads: Record<string, unknown>) => JSON.stringify({ schemaVersion: '1.0', workloads }, null, 2);
 const samples = {
@@ -26,8 +27,9 @@ beforeAll(async () => {
   copyFileSync(guestPath('threshold-filter'), join(tmp.path, 'filter.wasm'));
   copyFileSync(guestPath('trap'), join(tmp.path, 'trap.wasm'));
   writeFileSync(desiredFile, desired(samples));
+  metricsPort = await freePort();
   host = spawn(process.execPath, [CLI, 'start'], {
-    env: { PATH: process.env.PATH, WASMHOST_DATA_DIR: join(tmp.path, 'data'), WASMHOST_DESIRED_FILE: desiredFile, WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_ADMIN_PORT: '0' },
+    env: { PATH: process.env.PATH, WASMHOST_DATA_DIR: join(tmp.path, 'data'), WASMHOST_DESIRED_FILE: desiredFile, WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_ADMIN_PORT: '0', WASMHOST_METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   host.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -98,9 +100,32 @@ describe('local mode (wasmhost start)', () => {
     await waitFor('crashy restarting', async () => (await crashy())?.restarts >= 1, 20_000);
     const sensorCount = lines().filter((l) => l.workload === 'sensor').length;
     await waitFor('sensor still sending', () => lines().filter((l) => l.workload === 'sensor').length > sensorCount + 2);
+
+    // Metrics tell the same story: crashy's failures and restarts by reason, the sensor's calls and messages.
+    const metrics = await scrape(metricsPort);
+    expect(sampleValue(metrics, 'wasmhost_workload_failures_total', { workload: 'crashy', reason: 'trap' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(metrics, 'wasmhost_workload_restarts_total', { workload: 'crashy', reason: 'trap' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(metrics, 'wasmhost_workload_call_errors_total', { workload: 'crashy', export: 'on-timer' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(metrics, 'wasmhost_workload_failures_total', { workload: 'sensor' })).toBeUndefined();
+    expect(sampleValue(metrics, 'wasmhost_messages_sent_total', { workload: 'sensor' })).toBeGreaterThanOrEqual(sensorCount);
+    expect(sampleValue(metrics, 'wasmhost_workload_call_duration_seconds_count', { workload: 'sensor', export: 'on-timer' })).toBeGreaterThan(0);
+    expect(sampleValue(metrics, 'wasmhost_workload_state', { workload: 'sensor', state: 'running' })).toBe(1);
+    expect(sampleValue(metrics, 'wasmhost_workload_memory_bytes', { workload: 'sensor' })).toBeGreaterThan(1 << 20);
+    expect(sampleValue(metrics, 'wasmhost_workloads')).toBe(3);
+    expect(metrics.every((s) => s.labels.iothub === 'local' && s.labels.instance_number && s.labels.edge_device)).toBe(true);
+
     writeFileSync(desiredFile, desired(samples));
     await waitFor('crashy removed', async () => (await crashy()) === undefined);
+    const after = await scrape(metricsPort);
+    expect(after.filter((s) => s.labels.workload === 'crashy')).toEqual([]);
   }, 40_000);
+
+  it('answers liveness on /health beside /metrics', async () => {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', uptimeSeconds: expect.any(Number), workloads: { running: 2 } });
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/nope`)).status).toBe(404);
+  });
 
   it('getWorkloadLogs returns the guest log lines in edgeAgent format', async () => {
     const logs = await method('getWorkloadLogs', { schemaVersion: '1.0', items: [{ id: 'fil.*', filter: { tail: 5 } }] });

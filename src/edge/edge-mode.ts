@@ -1,13 +1,13 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMethodHandlers, dispatchMethod } from '../methods/index.js';
-import type { Logger } from '../ops/index.js';
+import { Operations, type Logger } from '../ops/index.js';
 import { Engine } from '../runtime/index.js';
 import { Fetcher } from '../fetch/index.js';
 import { Outbox } from '../outbox/index.js';
 import { fetchSettings, type HostSettings } from '../settings.js';
 import { EDGEHUB_MAX_MESSAGE_BYTES, mergePatch, SCHEMA_VERSION, validateDesired } from '../spec/index.js';
-import { Supervisor } from '../supervisor/index.js';
+import { Supervisor, type WorkloadSample } from '../supervisor/index.js';
 import { EdgeConnection } from './connection.js';
 import { EdgeSink } from './edge-sink.js';
 import type { ModuleLink, TwinDocument } from './module-link.js';
@@ -56,7 +56,9 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
     log,
   );
   outbox.recover(); // what a crash or kill left unsent goes out first
+  const operations = new Operations((): WorkloadSample[] => supervisor.samples());
   const supervisor = new Supervisor({
+    meter: operations.meter,
     outbox,
     engine: new Engine(join(settings.dataDir, 'compiled')),
     fetcher: new Fetcher(fetchSettings(settings)),
@@ -71,6 +73,8 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
     workloads: Object.fromEntries(supervisor.list().map(({ name, ...status }) => [name, { ...status }])),
   }), log);
   const handlers = createMethodHandlers(supervisor, { version, startedAt: startedAt.getTime() });
+  // Every interface, as edgeHub serves its metrics: the metrics-collector module scrapes over the module network.
+  await operations.listen(settings.metricsPort, '0.0.0.0', log);
 
   // One apply at a time (Supervisor.apply queues); each applies the newest desired document.
   const apply = async () => {
@@ -140,6 +144,7 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
   return {
     supervisor,
     async close() {
+      operations.stopping();
       await supervisor.shutdown();
       if (!(await outbox.flush(SHUTDOWN_FLUSH_MS))) log.warn(`shutdown: telemetry still unsent after ${SHUTDOWN_FLUSH_MS} ms stays in the outbox for the next start`);
       outbox.close();
@@ -147,6 +152,7 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
       await reporter.flush().catch(() => undefined);
       log.debug('closing the edgeHub connection');
       await connection.stop();
+      await operations.close();
       log.debug('closed');
     },
   };

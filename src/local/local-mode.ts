@@ -1,11 +1,11 @@
 import { dirname, join } from 'node:path';
 import { Engine } from '../runtime/index.js';
 import { createMethodHandlers } from '../methods/index.js';
-import type { Logger } from '../ops/index.js';
+import { Operations, type Logger } from '../ops/index.js';
 import { Fetcher } from '../fetch/index.js';
 import { fetchSettings, type HostSettings } from '../settings.js';
 import { validateDesired } from '../spec/index.js';
-import { Supervisor } from '../supervisor/index.js';
+import { Supervisor, type WorkloadSample } from '../supervisor/index.js';
 import { startAdminServer } from './admin-server.js';
 import { readDesiredFile, watchDesiredFile } from './desired-file.js';
 import { LocalSink } from './local-sink.js';
@@ -24,7 +24,9 @@ export interface LocalHost {
  */
 export async function startLocalMode(settings: HostSettings, log: Logger, version: string): Promise<LocalHost> {
   const sink = new LocalSink(join(settings.dataDir, 'outputs'));
+  const operations = new Operations((): WorkloadSample[] => supervisor.samples());
   const supervisor = new Supervisor({
+    meter: operations.meter,
     engine: new Engine(join(settings.dataDir, 'compiled')),
     // Local mode runs the user's own files: relative sources resolve beside the desired file.
     fetcher: new Fetcher(fetchSettings(settings, dirname(settings.desiredFile))),
@@ -35,6 +37,7 @@ export async function startLocalMode(settings: HostSettings, log: Logger, versio
   const handlers = createMethodHandlers(supervisor, { version, startedAt: Date.now() });
   const admin = await startAdminServer(settings.adminPort, handlers, supervisor);
   log.info(`local mode: desired state from ${settings.desiredFile}; admin endpoint http://127.0.0.1:${admin.port}/methods/<name>`);
+  await operations.listen(settings.metricsPort, '127.0.0.1', log);
 
   const reload = async () => {
     const read = await readDesiredFile(settings.desiredFile);
@@ -52,10 +55,12 @@ export async function startLocalMode(settings: HostSettings, log: Logger, versio
     adminPort: admin.port,
     reload,
     async close() {
+      operations.stopping();
       unwatch();
       await new Promise((r) => admin.close(r));
       await supervisor.shutdown();
       await sink.close();
+      await operations.close();
     },
   };
 }

@@ -1,2 +1,4 @@
 export { createLogger, parseLogLevel, formatLine, type Logger } from './logger.js';
 export { LogRing, type LogRecord } from './log-ring.js';
+export { HostMetrics, hostLabels, type HostLabels } from './metrics.js';
+export { Operations, type HealthReport } from './operations.js';

@@ -87,6 +87,13 @@ export class Outbox {
     return this.#expired.get(workload) ?? 0;
   }
 
+  /** Bytes written and not yet acknowledged, over the workload's outboxes (every instance's). */
+  unsentBytes(workload: string): number {
+    let bytes = 0;
+    for (const entry of this.#readers.values()) if (entry.workload === workload) bytes += Math.max(0, entry.reader.unsent);
+    return bytes;
+  }
+
   /** Resolves true once every outbox is empty, or false after `timeoutMs` (shutdown). */
   async flush(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;

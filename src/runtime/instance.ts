@@ -6,7 +6,7 @@ import { WasmhostError, type ErrorCode } from '../errors.js';
 import type { CompiledComponent } from './compiler.js';
 import { COMPONENT_FILE } from './compile-format.js';
 import { splitLines } from './line-splitter.js';
-import type { Effect, Fatal, FailureReason, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
+import type { CallStats, Effect, Fatal, FailureReason, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 1000;
@@ -36,6 +36,8 @@ export interface InstanceListener {
   stderr(line: string): void;
   /** Once, when the worker is gone: `fatal` says why, undefined for a requested stop. */
   ended(fatal: Fatal | undefined): void;
+  /** After each call that returned (ok or err), with what the worker measured. */
+  called?(fn: HandlerCall['fn'], ok: boolean, stats: CallStats): void;
 }
 
 interface PendingCall {
@@ -78,6 +80,7 @@ export class WorkloadInstance {
   #idleWaiters: Array<() => void> = [];
   #deadline: NodeJS.Timeout | undefined;
   #nextId = 1;
+  #memoryBytes = 0;
   #ended = false;
   #closing = false;
   #endedPromise: Promise<void> | undefined;
@@ -129,6 +132,11 @@ export class WorkloadInstance {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** The guest's linear memory as of its last call. */
+  get memoryBytes(): number {
+    return this.#memoryBytes;
   }
 
   get queued(): number {
@@ -223,6 +231,8 @@ export class WorkloadInstance {
     if (!head || head.id !== message.id) return;
     this.#inFlight.shift();
     clearTimeout(this.#deadline);
+    this.#memoryBytes = message.memoryBytes;
+    this.#listener.called?.(head.call.fn, message.ok, message);
     if (message.effects.length) this.#listener.effects(message.effects);
     if (message.ok) {
       head.resolve(message.value);

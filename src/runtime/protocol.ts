@@ -53,13 +53,21 @@ export type Effect =
   | { type: 'outbox'; count: number }
   | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http'; reason: FailureReason | 'invalid' | 'denied' | 'backpressure'; detail: string; count: number };
 
+/** Measured in the worker around each guest call, for metrics. */
+export interface CallStats {
+  /** Time inside the guest (and the host imports it called), without queueing. */
+  durationMs: number;
+  /** The guest's linear memories after the call. */
+  memoryBytes: number;
+}
+
 export type Fatal = { reason: FailureReason; message: string; exitCode?: number };
 
 export type WorkerToHost =
   | { type: 'ready'; effects: Effect[] }
   | { type: 'effects'; effects: Effect[] }
-  | { type: 'result'; id: number; ok: true; value: string | undefined; effects: Effect[] }
-  | { type: 'result'; id: number; ok: false; error: string; fatal: Fatal | undefined; effects: Effect[] }
+  | ({ type: 'result'; id: number; ok: true; value: string | undefined; effects: Effect[] } & CallStats)
+  | ({ type: 'result'; id: number; ok: false; error: string; fatal: Fatal | undefined; effects: Effect[] } & CallStats)
   | { type: 'startup-failed'; error: string };
 
 export type HostToWorker = { type: 'init'; init: WorkerInit } | { type: 'call'; id: number; call: HandlerCall } | { type: 'close' };

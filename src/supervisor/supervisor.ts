@@ -6,6 +6,7 @@ import type { Engine, GuestMessage } from '../runtime/index.js';
 import { canonicalJson, diffSpecs, formatProblem, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
 import { describe, plan, type Command } from './plan.js';
 import { DEFAULT_BACKOFF, type BackoffSettings } from './restart-policy.js';
+import { NO_METER, type WorkloadMeter, type WorkloadSample } from './meter.js';
 import type { TelemetrySink } from './sink.js';
 import type { WorkloadStatus } from './status.js';
 import { topicMatches } from './topics.js';
@@ -25,6 +26,8 @@ export interface SupervisorOptions {
   readonly now?: () => number;
   /** After an update, failing within this window rolls back to the previous version. Default 60 s. */
   readonly probationMs?: number;
+  /** Binds a metrics meter to a workload name; none by default. */
+  readonly meter?: (workload: string) => WorkloadMeter;
 }
 
 export interface ApplyResult {
@@ -74,6 +77,7 @@ export class Supervisor {
       statusChanged: () => this.#onStatusChange(),
       healthy: (name, digest) => void this.#lastGood.set(name, digest),
       failed: (workload, reason, message) => this.#onFailure(workload, reason, message),
+      meter: options.meter ?? (() => NO_METER),
       now: options.now ?? Date.now,
     };
   }
@@ -199,6 +203,15 @@ export class Supervisor {
       if (!this.#workloads.has(name)) out.push(specErrorStatus(name, error));
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** list() with the gauges metrics read at each scrape. */
+  samples(): WorkloadSample[] {
+    return this.list().map((status) => ({
+      ...status,
+      memoryBytes: this.#workloads.get(status.name)?.memoryBytes ?? 0,
+      outboxUnsentBytes: this.#ctx.outbox?.unsentBytes(status.name) ?? 0,
+    }));
   }
 
   restart(name: string): void {

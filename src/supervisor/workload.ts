@@ -4,9 +4,10 @@ import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
 import { OutboxWriter, type Outbox, type OutboxHandle } from '../outbox/index.js';
 import { LogRing, type Logger } from '../ops/index.js';
-import { TokenBucket, type Effect, type Engine, type Fatal, type FailureReason, type GuestMessage, type HandlerCall, type LogLevel, type WorkloadInstance, type WorkloadKind } from '../runtime/index.js';
+import { TokenBucket, type CallStats, type Effect, type Engine, type Fatal, type FailureReason, type GuestMessage, type HandlerCall, type LogLevel, type WorkloadInstance, type WorkloadKind } from '../runtime/index.js';
 import type { WorkloadSpec } from '../spec/index.js';
 import { decideAfterExit, type BackoffSettings } from './restart-policy.js';
+import type { WorkloadMeter } from './meter.js';
 import type { TelemetrySink } from './sink.js';
 import type { WorkloadState, WorkloadStatus } from './status.js';
 
@@ -26,6 +27,7 @@ export interface WorkloadContext {
   healthy(name: string, digest: string): void;
   /** An instance failed; true when the supervisor takes over (a rollback) instead of the restart policy. */
   failed(workload: Workload, reason: FailureReason, message: string): boolean;
+  meter(name: string): WorkloadMeter;
   now(): number;
 }
 
@@ -45,6 +47,7 @@ export class Workload {
   readonly logs = new LogRing();
   readonly #ctx: WorkloadContext;
   readonly #log: Logger;
+  readonly #meter: WorkloadMeter;
   readonly #stdoutBudget: TokenBucket;
   #state: WorkloadState = 'stopped';
   #since: number;
@@ -75,6 +78,7 @@ export class Workload {
   constructor(readonly spec: WorkloadSpec, ctx: WorkloadContext, readonly desiredVersion: number | null) {
     this.#ctx = ctx;
     this.#log = ctx.log.forWorkload(spec.name);
+    this.#meter = ctx.meter(spec.name);
     this.#since = ctx.now();
     this.#stdoutBudget = new TokenBucket(spec.limits.messagesPerSecond);
   }
@@ -89,6 +93,11 @@ export class Workload {
 
   get digest(): string | null {
     return this.#digest;
+  }
+
+  /** The running instance's linear memory (0 when none runs). */
+  get memoryBytes(): number {
+    return this.#instance?.memoryBytes ?? 0;
   }
 
   status(): WorkloadStatus {
@@ -297,6 +306,7 @@ export class Workload {
       },
       stdout: (line: string) => current() && this.#stdout(line),
       stderr: (line: string) => current() && this.#guestLog(this.#kind === 'command' ? 'info' : 'warn', line),
+      called: (fn: HandlerCall['fn'], ok: boolean, stats: CallStats) => this.#meter.called(fn, ok, stats),
       ended: (fatal: Fatal | undefined) => {
         if (!current() || !fatal) return;
         if (fatal.reason === 'exit' && fatal.exitCode === 0) this.#exited(true, 'exit', 0, 'exited with code 0');
@@ -372,6 +382,7 @@ export class Workload {
     if (!clean && this.#ctx.failed(this, reason, text)) return this.#setState('failed');
     if (decision.action === 'stay') return this.#setState(decision.status);
     this.#restarts = decision.restarts;
+    this.#meter.restarting(reason);
     const now = this.#ctx.now();
     this.#nextRestartAt = now + decision.delayMs;
     this.#setState('backoff', now); // one clock reading: nextRestartAt - since is exactly the delay
@@ -382,6 +393,7 @@ export class Workload {
   /** A failure: retryable ones follow the restart policy; permanent ones stay failed. */
   #failed(reason: FailureReason, message: string, code: number | null, retryable: boolean): void {
     void this.#stopInstance();
+    this.#meter.failed(reason);
     this.#lastError = cut(`${reason}: ${message}`);
     if (retryable) return this.#exited(false, reason, code, this.#lastError);
     this.#lastExit = { reason, code };

@@ -4,7 +4,7 @@
  * exit) is per thread here, which is why each workload gets its own worker.
  */
 import { parentPort } from 'node:worker_threads';
-import type { Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
+import type { CallStats, Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { hostImports } from './host-api.js';
 import { KvStore } from './kv-store.js';
@@ -96,6 +96,12 @@ function classify(err: unknown): { error: string; fatal: Fatal | undefined } {
   return { error: message, fatal: { reason: 'trap', message } };
 }
 
+function stats(started: number): CallStats {
+  let memoryBytes = 0;
+  for (const memory of memories) memoryBytes += memory.buffer.byteLength;
+  return { durationMs: performance.now() - started, memoryBytes };
+}
+
 async function main(received: WorkerInit): Promise<void> {
   init = received;
   let exports: Exports;
@@ -110,13 +116,14 @@ async function main(received: WorkerInit): Promise<void> {
     if (message.type === 'close') return port.close(); // let stdout drain, then the thread ends by itself
     if (message.type !== 'call' || dead) return;
     const { id, call } = message;
+    const started = performance.now();
     try {
       const value = invoke(exports, call);
-      post({ type: 'result', id, ok: true, value: typeof value === 'string' ? value : undefined, effects: effects.take() });
+      post({ type: 'result', id, ok: true, value: typeof value === 'string' ? value : undefined, effects: effects.take(), ...stats(started) });
     } catch (err) {
       const { error, fatal } = classify(err);
       dead = fatal !== undefined; // after a trap or exit the instance is unusable
-      post({ type: 'result', id, ok: false, error, fatal, effects: effects.take() });
+      post({ type: 'result', id, ok: false, error, fatal, effects: effects.take(), ...stats(started) });
     }
   });
   post({ type: 'ready', effects: effects.take() });

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CallStats, FailureReason, HandlerCall } from '../runtime/index.js';
+import type { WorkloadMeter, WorkloadSample, WorkloadState } from '../supervisor/index.js';
+
+/** The labels edgeHub and edgeAgent put on every metric, so one dashboard reads all three modules. */
+export interface HostLabels {
+  readonly iothub: string;
+  readonly edge_device: string;
+  readonly instance_number: string;
+}
+
+/** From the variables IoT Edge sets; local mode has no hub, and names the machine instead. */
+export function hostLabels(env: NodeJS.ProcessEnv = process.env): HostLabels {
+  return {
+    iothub: env.IOTEDGE_IOTHUBHOSTNAME ?? 'local',
+    edge_device: env.IOTEDGE_DEVICEID ?? hostname(),
+    instance_number: randomUUID(), // a new one per start, as edgeHub does
+  };
+}
+
+/** WIT names, as a guest's author knows the exports. */
+const EXPORT_NAMES: Record<HandlerCall['fn'], string> = { init: 'init', onTimer: 'on-timer', onMessage: 'on-message', onMethod: 'on-method', run: 'run' };
+const STATES: readonly WorkloadState[] = ['pulling', 'starting', 'running', 'backoff', 'failed', 'stopped'];
+const STATUS_COUNTERS = [
+  ['messages_sent_total', 'Telemetry messages delivered (acknowledged by edgeHub in IoT Edge mode)', (s: WorkloadSample) => s.messagesSent],
+  ['messages_refused_total', 'telemetry.send and publish calls refused (invalid, over budget, backpressure)', (s: WorkloadSample) => s.messagesRefused],
+  ['messages_dropped_total', 'Messages for the workload dropped because it was not running or its queue was full', (s: WorkloadSample) => s.messagesDropped],
+  ['messages_expired_total', 'Durable telemetry dropped unsent after the outbox time to live', (s: WorkloadSample) => s.messagesExpired ?? 0],
+] as const;
+
+/**
+ * Prometheus metrics (design.md "Operations conventions"): names prefixed `wasmhost_`, the host labels
+ * on every series, `workload` on per-workload ones. Events (calls, failures, restarts) are counted as
+ * they happen through meters bound once per workload; everything in the workload status is read from
+ * the supervisor at scrape time, so the telemetry path pays nothing for metrics.
+ */
+export class HostMetrics {
+  readonly registry = new Registry();
+  readonly #callDuration: Histogram<'workload' | 'export'>;
+  readonly #callErrors: Counter<'workload' | 'export'>;
+  readonly #failures: Counter<'workload' | 'reason'>;
+  readonly #restarts: Counter<'workload' | 'reason'>;
+  /** Each workload's event series (by label key), so a removed workload's series go with it. */
+  readonly #eventSeries = new Map<string, Map<string, () => void>>();
+
+  constructor(labels: HostLabels, samples: () => WorkloadSample[]) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ ...labels });
+    collectDefaultMetrics({ register: this.registry, prefix: 'wasmhost_' });
+    // Read at scrape: one supervisor snapshot serves every status metric.
+    let snapshot: WorkloadSample[] = [];
+    const gauge = (name: string, help: string, value: (s: WorkloadSample) => number) => new Gauge({
+      name: `wasmhost_${name}`, help, labelNames: ['workload'], registers,
+      collect() {
+        this.reset();
+        for (const s of snapshot) this.set({ workload: s.name }, value(s));
+      },
+    });
+    const host = this;
+    // Registered first: the registry collects in order, so this one takes the snapshot (and drops removed workloads' series) before the rest render.
+    new Gauge({
+      name: 'wasmhost_workloads', help: 'Workloads known to the host (desired, running or not)', registers,
+      collect() {
+        snapshot = samples();
+        host.#forgetRemoved(new Set(snapshot.map((s) => s.name)));
+        this.set(snapshot.length);
+      },
+    });
+    this.#callDuration = new Histogram({
+      name: 'wasmhost_workload_call_duration_seconds', help: 'Time in a guest export call (init, on-timer, on-message, on-method, run), queueing excluded',
+      labelNames: ['workload', 'export'], buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers,
+    });
+    this.#callErrors = new Counter({ name: 'wasmhost_workload_call_errors_total', help: 'Guest export calls that returned err or trapped', labelNames: ['workload', 'export'], registers });
+    this.#failures = new Counter({ name: 'wasmhost_workload_failures_total', help: 'Workload instances that ended in failure, by reason', labelNames: ['workload', 'reason'], registers });
+    this.#restarts = new Counter({ name: 'wasmhost_workload_restarts_total', help: 'Restarts scheduled by the restart policy, by the reason of the exit', labelNames: ['workload', 'reason'], registers });
+
+    for (const [name, help, value] of STATUS_COUNTERS) {
+      new Counter({
+        name: `wasmhost_${name}`, help, labelNames: ['workload'], registers,
+        collect() {
+          this.reset();
+          for (const s of snapshot) this.inc({ workload: s.name }, value(s));
+        },
+      });
+    }
+    new Gauge({
+      name: 'wasmhost_workload_state', help: 'Current state of each workload (1 for the state it is in)', labelNames: ['workload', 'state'], registers,
+      collect() {
+        this.reset();
+        for (const s of snapshot) for (const state of STATES) this.set({ workload: s.name, state }, s.status === state ? 1 : 0);
+      },
+    });
+    gauge('workload_memory_bytes', 'Linear memory of the running instance, as of its last call', (s) => s.memoryBytes);
+    gauge('outbox_unsent_bytes', 'Durable telemetry written and not yet acknowledged by edgeHub', (s) => s.outboxUnsentBytes);
+  }
+
+  /** Binds the event series of one workload; the supervisor calls this when it makes a workload. */
+  meter(workload: string): WorkloadMeter {
+    const calls = new Map<HandlerCall['fn'], { duration: { observe(v: number): void }; errors: { inc(): void } }>();
+    const bind = (fn: HandlerCall['fn']) => {
+      const labels = { workload, export: EXPORT_NAMES[fn] };
+      const bound = { duration: this.#callDuration.labels(labels), errors: this.#callErrors.labels(labels) };
+      this.#track(workload, `call ${fn}`, () => {
+        this.#callDuration.remove(labels);
+        this.#callErrors.remove(labels);
+      });
+      calls.set(fn, bound);
+      return bound;
+    };
+    const byReason = (counter: Counter<'workload' | 'reason'>, kind: string) => (reason: FailureReason) => {
+      counter.inc({ workload, reason });
+      this.#track(workload, `${kind} ${reason}`, () => counter.remove({ workload, reason }));
+    };
+    return {
+      called: (fn: HandlerCall['fn'], ok: boolean, stats: CallStats) => {
+        const bound = calls.get(fn) ?? bind(fn);
+        bound.duration.observe(stats.durationMs / 1000);
+        if (!ok) bound.errors.inc();
+      },
+      failed: byReason(this.#failures, 'failure'),
+      restarting: byReason(this.#restarts, 'restart'),
+    };
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  #track(workload: string, key: string, remove: () => void): void {
+    const series = this.#eventSeries.get(workload) ?? new Map<string, () => void>();
+    series.set(key, remove);
+    this.#eventSeries.set(workload, series);
+  }
+
+  #forgetRemoved(present: ReadonlySet<string>): void {
+    for (const [workload, removers] of this.#eventSeries) {
+      if (present.has(workload)) continue;
+      for (const remove of removers.values()) remove();
+      this.#eventSeries.delete(workload);
+    }
+  }
+}
