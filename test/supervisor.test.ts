@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -62,11 +62,12 @@ describe('supervisor with hostile guests beside a healthy one', () => {
       passwd: { source: 'file://read-passwd.wasm', restartPolicy: 'never' },
       escape: { source: 'file://escape.wasm', restartPolicy: 'never', capabilities: { storage: {} } },
       env: { source: 'file://env.wasm', restartPolicy: 'never', env: { ONLY: 'this' } },
+      fill: { source: 'file://fill.wasm', restartPolicy: 'never', capabilities: { storage: { quotaMb: 1 } } },
       egress: { source: 'file://http-egress.wasm', timerMs: 100, config: { target: egressTarget }, capabilities: { http: { allowedHosts: ['api.example.com:443'] } } },
     });
     await waitFor('every hostile guest to end', () =>
       ['trap', 'loop', 'grow', 'exit', 'passwd', 'escape'].every((n) => status(n)?.status === 'failed') &&
-      status('env')?.status === 'stopped' && (status('flood')?.messagesRefused ?? 0) > 90_000, 30_000);
+      status('env')?.status === 'stopped' && status('fill')?.status === 'stopped' && (status('flood')?.messagesRefused ?? 0) > 90_000, 30_000);
   }, 60_000);
 
   it.each([
@@ -107,6 +108,16 @@ describe('supervisor with hostile guests beside a healthy one', () => {
       expect.stringMatching(/^open \/data\/\.\.\/outside\.txt refused/),
     ]));
     expect(bodies('escape')).toEqual(['{"ownFile":"written"}']);
+  });
+
+  it('cannot write past its storage quota; space freed is usable again', () => {
+    const [fill, after] = bodies('fill').map((b) => JSON.parse(b) as { written?: number; error?: string; afterDelete?: string });
+    expect(fill!.error).toMatch(/quota/i);
+    expect(fill!.written).toBeGreaterThanOrEqual(768 * 1024); // all but the last 256 KB chunk fitted
+    expect(fill!.written).toBeLessThanOrEqual(1024 * 1024);
+    expect(after).toEqual({ afterDelete: 'written' });
+    expect(supervisor.logs('fill').map((r) => r.text)).toContainEqual(expect.stringMatching(/^storage refused \(quota\) x\d+: writing \d+ more bytes would pass capabilities\.storage\.quotaMb \(1 MB/));
+    expect(readdirSync(join(tmp.path, 'workloads', 'fill', 'data'))).toEqual(['after.txt']);
   });
 
   it('cannot make outbound HTTP to a host not allowed: the guest gets err, the status says why', async () => {

@@ -25,6 +25,7 @@ export interface InstanceConfig {
   readonly args: readonly string[];
   readonly preopens: Record<string, string>;
   readonly allowedHosts: readonly string[];
+  readonly storageQuotaBytes?: number;
   readonly kvDir: string | undefined;
   readonly outbox?: WorkerInit['outbox'];
   readonly maxQueuedCalls?: number;
@@ -100,6 +101,7 @@ export class WorkloadInstance {
       args: [...config.args],
       preopens: config.preopens,
       allowedHosts: [...config.allowedHosts],
+      storageQuotaBytes: config.storageQuotaBytes,
       kvDir: config.kvDir,
       outbox: config.outbox,
       digest: config.compiled.digest,

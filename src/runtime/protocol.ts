@@ -36,6 +36,8 @@ export interface WorkerInit {
   args: string[];
   preopens: Record<string, string>;
   allowedHosts: string[];
+  /** Bytes the guest may keep under its `/data` preopen (capabilities.storage.quotaMb); none without storage. */
+  storageQuotaBytes: number | undefined;
   kvDir: string | undefined;
   /** Durable telemetry: `send` appends here before returning ok. Absent: telemetry goes out as effects. */
   outbox: { dir: string; counters: SharedArrayBuffer; capBytes: number; fsync: 'always' | 'interval' | 'never' } | undefined;
@@ -51,7 +53,7 @@ export type Effect =
   | { type: 'log'; level: LogLevel; message: string }
   /** Telemetry was appended to the outbox: the main thread reads it from there. */
   | { type: 'outbox'; count: number }
-  | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http'; reason: FailureReason | 'invalid' | 'denied' | 'backpressure'; detail: string; count: number };
+  | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http' | 'storage'; reason: FailureReason | 'invalid' | 'denied' | 'backpressure' | 'quota'; detail: string; count: number };
 
 /** Measured in the worker around each guest call, for metrics. */
 export interface CallStats {

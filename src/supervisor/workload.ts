@@ -227,6 +227,7 @@ export class Workload {
         args: spec.args,
         preopens: spec.capabilities.storage ? { '/data': dataDir } : {},
         allowedHosts: spec.capabilities.http?.allowedHosts ?? [],
+        storageQuotaBytes: spec.capabilities.storage && spec.capabilities.storage.quotaMb * 1048576,
         kvDir: join(workloadDir, 'kv'),
         outbox: this.#openOutbox(blob.digest),
       },

@@ -1,7 +1,7 @@
-import type { Effect, FailureReason } from '../protocol.js';
+import type { Effect } from '../protocol.js';
 
 type RefusedWhat = Extract<Effect, { type: 'refused' }>['what'];
-type RefusedReason = FailureReason | 'invalid' | 'denied' | 'backpressure';
+type RefusedReason = Extract<Effect, { type: 'refused' }>['reason'];
 
 const FLUSH_COUNT = 256;
 const FLUSH_AGE_MS = 100;

@@ -10,6 +10,7 @@ import { hostImports } from './host-api.js';
 import { KvStore } from './kv-store.js';
 import { OutboxWriter } from '../../outbox/writer.js';
 import { GuestExit, wasiImports } from './sandbox.js';
+import { enforceStorageQuota } from './storage-quota.js';
 
 type GuestFn = (...args: unknown[]) => unknown;
 type Exports = Record<string, Record<string, GuestFn> | undefined>;
@@ -38,6 +39,8 @@ function transferables(list: Effect[]): ArrayBuffer[] {
 }
 
 async function instantiate(): Promise<Exports> {
+  const data = init.preopens['/data'];
+  if (data && init.storageQuotaBytes) enforceStorageQuota(data, init.storageQuotaBytes, (detail) => effects.refuse('storage', 'quota', detail));
   const kv = init.kvDir ? new KvStore(init.kvDir) : undefined;
   const { instantiate } = (await import(init.componentUrl)) as {
     instantiate: (get: (name: string) => WebAssembly.Module, imports: unknown, core: unknown) => Promise<Exports>;
