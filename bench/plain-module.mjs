@@ -13,6 +13,8 @@ const sendOne = async () => {
   while (Date.now() < deadline) {
     const message = new iot.Message('{"ok":true}');
     message.messageId = randomUUID();
+    message.contentType = 'application/json'; // the same message as wasmhost sends for a JSON body
+    message.contentEncoding = 'utf-8';
     message.properties.add('workload', 'baseline');
     message.properties.add('workloadDigest', 'sha256:0');
     await client.sendOutputEvent('ticks', message);

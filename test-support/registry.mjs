@@ -4,21 +4,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { freePort } from './free-port.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
 
 export const USER = 'wasmhost';
 export const PASSWORD = 'correct horse battery staple';
-
-async function freePort() {
-  const server = createNetServer();
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const b64url = (data) => Buffer.from(data).toString('base64url');
 

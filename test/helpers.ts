@@ -34,15 +34,8 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
   }
 }
 
-/** A port free right now on 127.0.0.1 (for settings where 0 means "off" rather than "any"). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** For settings where 0 means "off" rather than "any port" (WASMHOST_METRICS_PORT). */
+export { freePort } from '../test-support/free-port.mjs';
 
 export interface Sample { name: string; labels: Record<string, string>; value: number }
 

@@ -48,6 +48,24 @@ describe('Outbox', () => {
     tmp.cleanup();
   });
 
+  it('reads across segment files while they are written, in order, each message once', async () => {
+    const seen: number[] = [];
+    const { tmp, outbox, handle, writer } = setup({ capBytes: 64 * 1024 * 1024, send: async (m) => void seen.push(Buffer.from(m.msg.body).readUInt32BE(0)) });
+    const body = Buffer.alloc(8 * 1024, 7); // ~11 KB a record: 1200 of them fill four 4 MB segments
+    for (let i = 0; i < 1200; i++) {
+      body.writeUInt32BE(i, 0);
+      writer.append('out', { body, contentType: 'application/octet-stream', properties: [] });
+      if (i % 50 === 0) outbox.notify(handle.dir); // reads land mid-line and mid-segment
+    }
+    writer.close();
+    outbox.writerClosed(handle.dir);
+    await waitFor('all sent', () => seen.length >= 1200, 10_000);
+    expect(seen).toEqual(Array.from({ length: 1200 }, (_, i) => i));
+    await waitFor('folder removed', () => !existsSync(handle.dir), 5000);
+    outbox.close();
+    tmp.cleanup();
+  });
+
   it('answers backpressure past its cap, and accepts again once messages are acknowledged', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));

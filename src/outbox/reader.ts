@@ -11,7 +11,15 @@ export interface ReaderOptions {
   delivered(count: number): void;
 }
 
+interface Segment {
+  readonly fd: number;
+  readonly start: number;
+  readonly next: number | undefined;
+}
+
 const RETRY_MS = 1000;
+const READ_BYTES = 256 * 1024;
+const NEWLINE = 0x0a;
 const COMMIT_MS = 100;
 
 /**
@@ -22,7 +30,10 @@ const COMMIT_MS = 100;
 export class OutboxReader {
   #readOffset: number;
   #commit: number;
-  #partial = '';
+  #partial: Buffer = Buffer.alloc(0);
+  /** The segment being read, open until the reader moves past it (a segment file is 4 MB). */
+  #segment: Segment | undefined;
+  readonly #chunk = Buffer.allocUnsafe(READ_BYTES);
   readonly #pending: Array<{ end: number; record: OutboxRecord; state: 'queued' | 'sending' | 'acked' }> = [];
   #inFlight = 0;
   /** #pending[#head] is the oldest entry not yet committed (a deque: shifting a large array costs O(n)). */
@@ -69,6 +80,7 @@ export class OutboxReader {
 
   close(): void {
     this.#closed = true;
+    this.#closeSegment();
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#commitTimer);
     this.#persist();
@@ -77,50 +89,61 @@ export class OutboxReader {
   #read(): void {
     const written = Number(Atomics.load(this.counters, WRITTEN));
     while (this.#readOffset < written) {
-      const segment = this.#segmentFor(this.#readOffset);
+      const segment = this.#segment ?? this.#openSegment();
       if (!segment) return;
-      const fd = openSync(join(this.dir, segment.name), 'r');
-      try {
-        const buffer = Buffer.alloc(Math.min(written - this.#readOffset, 1024 * 1024));
-        const n = readSync(fd, buffer, 0, buffer.length, this.#readOffset - segment.start);
-        if (n === 0) {
-          if (segment.next === undefined) return;
-          this.#readOffset = segment.next; // end of this segment
-          continue;
-        }
-        this.#consume(buffer.subarray(0, n));
-      } finally {
-        closeSync(fd);
+      const n = readSync(segment.fd, this.#chunk, 0, Math.min(written - this.#readOffset, this.#chunk.length), this.#readOffset - segment.start);
+      if (n > 0) {
+        this.#consume(this.#chunk.subarray(0, n));
+        continue;
+      }
+      // The end of this segment while more is written: the writer rotated. The folder is listed again
+      // only here, not per read.
+      this.#closeSegment();
+      const next = this.#openSegment();
+      if (!next) return;
+      if (next.start === segment.start) {
+        if (next.next === undefined) return;
+        this.#readOffset = next.next; // the rest of this segment is past its end: go on in the next
+        this.#closeSegment();
       }
     }
   }
 
+  /** Records from whole lines; a line cut by the end of a read waits in #partial for its rest. */
   #consume(chunk: Buffer): void {
-    let text = this.#partial + chunk.toString('utf8');
-    let base = this.#readOffset - Buffer.byteLength(this.#partial);
+    const data = this.#partial.length ? Buffer.concat([this.#partial, chunk]) : chunk;
+    const base = this.#readOffset - this.#partial.length;
+    let from = 0;
     let nl: number;
-    while ((nl = text.indexOf('\n')) !== -1) {
-      const line = text.slice(0, nl);
-      const end = base + Buffer.byteLength(line) + 1;
+    while ((nl = data.indexOf(NEWLINE, from)) !== -1) {
+      const end = base + nl + 1;
       try {
-        this.#pending.push({ end, record: JSON.parse(line) as OutboxRecord, state: 'queued' });
+        this.#pending.push({ end, record: JSON.parse(data.toString('utf8', from, nl)) as OutboxRecord, state: 'queued' });
       } catch {
         this.#pending.push({ end, record: null as unknown as OutboxRecord, state: 'acked' }); // torn line: skip
       }
-      base = end;
-      text = text.slice(nl + 1);
+      from = nl + 1;
     }
-    this.#partial = text;
+    this.#partial = Buffer.from(data.subarray(from)); // a copy: #chunk is reused
     this.#readOffset += chunk.length;
   }
 
-  #segmentFor(offset: number): { name: string; start: number; next: number | undefined } | undefined {
+  /** Opens the segment holding #readOffset: the last one starting at or before it. */
+  #openSegment(): Segment | undefined {
     const names = readdirSync(this.dir).filter((f) => f.endsWith('.seg')).sort();
     for (let i = names.length - 1; i >= 0; i--) {
       const start = segmentStart(names[i]!);
-      if (start <= offset) return { name: names[i]!, start, next: names[i + 1] ? segmentStart(names[i + 1]!) : undefined };
+      if (start > this.#readOffset) continue;
+      const next = names[i + 1];
+      this.#segment = { fd: openSync(join(this.dir, names[i]!), 'r'), start, next: next ? segmentStart(next) : undefined };
+      return this.#segment;
     }
     return undefined;
+  }
+
+  #closeSegment(): void {
+    if (this.#segment) closeSync(this.#segment.fd);
+    this.#segment = undefined;
   }
 
   #pump(): void {
@@ -179,6 +202,7 @@ export class OutboxReader {
 
   #persist(): void {
     if (this.done) {
+      this.#closeSegment();
       rmSync(this.dir, { recursive: true, force: true });
       return;
     }

@@ -7,6 +7,8 @@ import { ACKED, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 const INTERVAL_MS = 200;
 
+const backpressure = (unsent: number, cap: number) => `backpressure: ${unsent} bytes wait to be sent (outbox cap ${cap})`;
+
 /**
  * The write side of one instance's outbox, in its worker: `telemetry.send` returns ok only after the
  * record is written here (a crashed or killed process loses nothing written; power loss, at most the
@@ -38,9 +40,11 @@ export class OutboxWriter {
   }
 
   append(output: string, msg: GuestMessage): void {
-    const line = Buffer.from(encodeRecord(randomUUID(), this.digest, output, msg, Date.now()));
     const unsent = Number(Atomics.load(this.counters, WRITTEN) - Atomics.load(this.counters, ACKED));
-    if (unsent + line.length > this.capBytes) throw `backpressure: ${unsent} bytes wait to be sent (outbox cap ${this.capBytes})`;
+    // Checked before encoding too: a guest held back by backpressure should cost little per refused send.
+    if (unsent >= this.capBytes) throw backpressure(unsent, this.capBytes);
+    const line = Buffer.from(encodeRecord(randomUUID(), this.digest, output, msg, Date.now()));
+    if (unsent + line.length > this.capBytes) throw backpressure(unsent, this.capBytes);
     if (this.#fd < 0 || this.#segmentEnd - this.#start >= SEGMENT_BYTES) this.#rotate();
     writeSync(this.#fd, line);
     this.#segmentEnd += line.length;
