@@ -12,6 +12,9 @@ import type { WorkloadStatus } from './status.js';
 import { topicMatches } from './topics.js';
 import { Workload, type WorkloadContext } from './workload.js';
 
+/** How long an update waits for the running version's calls in flight before stopping it anyway. */
+const HOLD_GRACE_MS = 2000;
+
 export interface SupervisorOptions {
   readonly engine: Engine;
   readonly fetcher: Fetcher;
@@ -159,16 +162,25 @@ export class Supervisor {
     const key = canonicalJson(spec);
     if (this.#refused.get(spec.name) === key) return; // the same update failed before: wait for a new one
     const next = new Workload(spec, this.#ctx, desiredVersion);
+    let heldAt = 0;
     try {
-      await next.startCandidate();
+      // The running version pauses only while the new one instantiates and runs init, so the two
+      // never write the workload's kv and /data at once; what arrives meanwhile waits, then goes on.
+      await next.startCandidate(() => {
+        heldAt = this.#now();
+        return existing.hold(HOLD_GRACE_MS);
+      });
     } catch (err) {
       await next.stop();
+      existing.release();
       this.#refused.set(spec.name, key);
       existing.rolledBackFrom = { digest: next.digest && `sha256:${next.digest}`, reason: errorText(err), at: new Date(this.#now()).toISOString() };
       return existing.updateRefused(errorText(err));
     }
     this.#refused.delete(spec.name);
     this.#workloads.set(spec.name, next);
+    existing.release(next);
+    next.note(`update: the previous version held its calls for ${this.#now() - heldAt} ms while this one started`);
     this.#probation.set(spec.name, { previous: existing, until: this.#now() + this.#probationMs });
     await existing.stop();
     this.#onStatusChange();
@@ -184,8 +196,7 @@ export class Supervisor {
     back.rolledBackFrom = { digest: workload.digest && `sha256:${workload.digest}`, reason: `${reason}: ${message}`, at: new Date(this.#now()).toISOString() };
     this.#log.forWorkload(workload.name).warn(`rolling back to ${probation.previous.digest?.slice(0, 12) ?? 'the previous version'}: the update failed within its probation window (${reason})`);
     this.#workloads.set(workload.name, back);
-    void workload.stop();
-    back.start();
+    void workload.stop().then(() => back.start()); // its worker gone first: one version at a time on the kv
     return true;
   }
 

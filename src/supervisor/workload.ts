@@ -37,6 +37,8 @@ const PERMANENT: ReadonlySet<string> = new Set([
   'WH_ERR_NOT_WASM', 'WH_ERR_COMPILE_FAILED', 'WH_ERR_KIND_UNSUPPORTED', 'WH_ERR_MEMORY_LIMIT',
 ]);
 const MAX_ERROR_CHARS = 512;
+/** Calls that may wait while an update starts (instantiate + init: tens of milliseconds). */
+const MAX_HELD_CALLS = 1000;
 
 /**
  * One supervised workload: pulls, starts and restarts its instance per the restart policy, feeds it
@@ -71,7 +73,11 @@ export class Workload {
   #refused = 0;
   #dropped = 0;
   /** Set while started as an update candidate: settles when it is running, or fails to get there. */
-  #candidate: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  #candidate: { resolve: () => void; reject: (err: Error) => void; beforeInstance: () => Promise<void> } | undefined;
+  /** Set while held for an update: calls wait here (see hold()). */
+  #held: Array<{ call: HandlerCall; resolve: (value: string | undefined) => void; reject: (err: unknown) => void }> | undefined;
+  /** hold() had to stop the instance: release() without a successor starts it again. */
+  #stoppedForHold = false;
   /** The version this one replaced after it failed, if it came back by a rollback. */
   rolledBackFrom: { digest: string | null; reason: string; at: string } | null = null;
 
@@ -122,13 +128,39 @@ export class Workload {
 
   /**
    * Starts as an update candidate: resolves once it runs (init passed), rejects if it cannot get there.
-   * A candidate that fails to start is left failed and never retried: the previous version stays.
+   * `beforeInstance` runs once its blob is pulled and compiled, just before its guest is instantiated
+   * (the supervisor holds the previous version there). A candidate that fails to start is left failed
+   * and never retried: the previous version stays.
    */
-  startCandidate(): Promise<void> {
+  startCandidate(beforeInstance: () => Promise<void>): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#candidate = { resolve, reject };
+      this.#candidate = { resolve, reject, beforeInstance };
       this.start();
     });
+  }
+
+  /**
+   * Makes way for an update's new version, which opens this workload's kv and `/data` next: from now on
+   * calls wait (up to MAX_HELD_CALLS) instead of reaching the guest, ticks pause, and the calls already
+   * in the guest finish within `graceMs`. Two versions never write the same state at once. An instance
+   * that cannot be paused (a command, one not running, a call that overruns) is stopped instead.
+   */
+  async hold(graceMs: number): Promise<void> {
+    this.#held = [];
+    const instance = this.#instance;
+    if (this.#state === 'running' && this.#kind === 'handler' && instance && (await instance.idle(graceMs))) return;
+    this.#stoppedForHold = true;
+    this.#generation++;
+    await this.#stopInstance();
+  }
+
+  /** Ends a hold: the waiting calls go to `successor` (the update took over) or back to this version. */
+  release(successor?: Workload): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    if (this.#stoppedForHold && !successor) this.start();
+    this.#stoppedForHold = false;
+    for (const { call, resolve, reject } of held) (successor ?? this).#call(call).then(resolve, reject);
   }
 
   /** Starts (or restarts) now, whatever the current state. */
@@ -155,6 +187,12 @@ export class Workload {
     await this.stop();
   }
 
+  /** A line for this workload's log (and getWorkloadLogs) from the host. */
+  note(text: string): void {
+    this.logs.push('info', text);
+    this.#log.info(text);
+  }
+
   /** The running version stays because its update failed to prepare; say so in the status. */
   updateRefused(reason: string): void {
     this.#lastError = cut(`update refused, still running the previous version: ${reason}`);
@@ -177,6 +215,10 @@ export class Workload {
   }
 
   #call(call: HandlerCall): Promise<string | undefined> {
+    if (this.#held) {
+      if (this.#held.length >= MAX_HELD_CALLS) return Promise.reject(new WasmhostError('WH_ERR_QUEUE_FULL', `${this.name} holds ${MAX_HELD_CALLS} calls while its update starts`));
+      return new Promise((resolve, reject) => this.#held!.push({ call, resolve, reject }));
+    }
     if (!this.#accepting || this.#state !== 'running' || !this.#instance || this.#kind !== 'handler') {
       return Promise.reject(new WasmhostError('WH_ERR_NOT_RUNNING', `${this.name} is ${this.#state}${this.#kind === 'command' ? ' (a command has no handler)' : ''}`));
     }
@@ -208,6 +250,8 @@ export class Workload {
     if (!current()) return;
     this.#digest = blob.digest;
     const compiled = await this.#ctx.engine.compile(blob.bytes, blob.digest);
+    if (!current()) return;
+    if (this.#candidate) await this.#candidate.beforeInstance();
     if (!current()) return;
     this.#kind = compiled.meta.kind ?? null;
     this.#setState('starting');
@@ -277,7 +321,7 @@ export class Workload {
 
   #tick(): void {
     const instance = this.#instance;
-    if (!instance || this.#state !== 'running' || instance.queued > 0) return; // never pile up ticks
+    if (!instance || this.#state !== 'running' || instance.queued > 0 || this.#held) return; // never pile up ticks
     instance.call({ fn: 'onTimer' }).catch((err: unknown) => {
       if (isWasmhostError(err, 'WH_ERR_GUEST')) this.#guestError('on-timer', err);
     });
