@@ -103,9 +103,7 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
   const connection = new EdgeConnection(
     {
       setup(link: ModuleLink) {
-        for (const name of Object.keys(handlers)) {
-          link.onMethod(name, (payload, reply) => void dispatchMethod(handlers, name, payload).then((r) => reply(r.status, r.payload)));
-        }
+        link.onMethods(Object.keys(handlers), (name, payload, reply) => void dispatchMethod(handlers, name, payload).then((r) => reply(r.status, r.payload)));
         link.onInput((message) => {
           if (message.body.length > EDGEHUB_MAX_MESSAGE_BYTES) return log.warn(`input ${message.input}: message of ${message.body.length} bytes dropped`);
           supervisor.deliverInput(message.input, { body: message.body, contentType: message.contentType, properties: message.properties });

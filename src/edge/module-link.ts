@@ -1,10 +1,11 @@
+import type { EventEmitter } from 'node:events';
 import iotCommon from 'azure-iot-common';
 import iotDevice from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import type { Message as SdkMessage, ModuleClient as SdkModuleClient } from 'azure-iot-device';
 
 // The SDK is CommonJS: named imports type-check but fail at runtime under ESM (field notes).
-const { ModuleClient, Message } = iotDevice;
+const { ModuleClient, Message, DeviceMethodRequest, DeviceMethodResponse } = iotDevice;
 const { NoRetry } = iotCommon;
 
 export const TWIN_TIMEOUT_MS = 30_000;
@@ -13,6 +14,9 @@ export interface TwinDocument {
   desired: Record<string, unknown>;
   reported: Record<string, unknown>;
 }
+
+/** The MQTT transport emits `method_<name>` for every method request, listened to or not. */
+type MethodTransport = EventEmitter;
 
 /** The SDK's twin transport calls, which the public Twin object wraps with a cache we cannot use. */
 interface TwinTransport {
@@ -39,14 +43,16 @@ export type MethodReply = (status: number, payload: unknown) => void;
 export class ModuleLink {
   readonly #client: SdkModuleClient;
   readonly #twin: TwinTransport;
+  readonly #transport: MethodTransport;
 
   private constructor(client: SdkModuleClient) {
     this.#client = client;
-    const transport = (client as unknown as { _transport?: Partial<TwinTransport> })._transport;
-    if (!transport?.getTwin || !transport.updateTwinReportedProperties || !transport.enableTwinDesiredPropertiesUpdates) {
+    const transport = (client as unknown as { _transport?: Partial<TwinTransport & MethodTransport> })._transport;
+    if (!transport?.getTwin || !transport.updateTwinReportedProperties || !transport.enableTwinDesiredPropertiesUpdates || !transport.emit) {
       throw new Error('azure-iot-device changed: its MQTT transport has no twin calls');
     }
     this.#twin = transport as TwinTransport;
+    this.#transport = transport as MethodTransport;
   }
 
   /** Reads IOTEDGE_* (or EdgeHubConnectionString) and asks the workload API for the trust bundle. */
@@ -95,10 +101,28 @@ export class ModuleLink {
     return this.#client.sendOutputEvent(output, message);
   }
 
-  onMethod(name: string, handler: (payload: unknown, reply: MethodReply) => void): void {
-    this.#client.onMethod(name, (request, response) => {
-      handler(request?.payload, (status, payload) => response?.send(status, payload, () => undefined));
-    });
+  /**
+   * Direct methods: `names` are registered with the SDK; any other name gets `handler` too (through the
+   * transport), so a caller who mistypes a method hears 404 at once instead of timing out, as the SDK
+   * alone would leave it.
+   */
+  onMethods(names: readonly string[], handler: (name: string, payload: unknown, reply: MethodReply) => void): void {
+    const answer = (name: string, request: { payload?: unknown } | undefined, response: { send(status: number, payload: unknown, done: () => void): void }) =>
+      handler(name, request?.payload, (status, payload) => response.send(status, payload, () => undefined));
+    for (const name of names) this.#client.onMethod(name, (request, response) => response && answer(name, request, response));
+    const transport = this.#transport;
+    const emit = transport.emit;
+    transport.emit = function (this: MethodTransport, event: string | symbol, ...args: unknown[]): boolean {
+      if (typeof event !== 'string' || !event.startsWith('method_') || this.listenerCount(event) > 0) return emit.call(this, event, ...args);
+      const message = args[0] as { requestId: string; methods: { methodName: string }; body?: Buffer };
+      const response = new DeviceMethodResponse(message.requestId, transport as unknown as ConstructorParameters<typeof DeviceMethodResponse>[1]);
+      try {
+        answer(message.methods.methodName, new DeviceMethodRequest(message.requestId, message.methods.methodName, message.body), response);
+      } catch (err) {
+        response.send(400, `Invalid request format: ${(err as Error).message}`, () => undefined); // as the SDK answers a bad body
+      }
+      return true;
+    };
   }
 
   onInput(handler: (message: InboundMessage) => void): void {
