@@ -38,19 +38,44 @@ async function guest(name, inputs, build) {
   console.log(`built ${name}.wasm in ${Date.now() - started} ms`);
 }
 
-// TypeScript guests: strip types, then componentize-js (SpiderMonkey) against the workload world.
-for (const name of ['temperature-sensor', 'threshold-filter']) {
+/**
+ * The WIT an http guest is built against: our host.wit, a world exporting wasi:http/incoming-handler,
+ * and the WASI packages jco ships. StarlingMonkey (componentize-js 0.23) implements that export at
+ * wasi:http 0.2.10 while importing the other WASI packages at 0.2.12, so the http package is renamed
+ * to the version it exports; nothing else in it changes between the two.
+ */
+function httpWitDir() {
+  const dir = join(out, '.http-wit');
+  rmSync(dir, { recursive: true, force: true });
+  const builtin = join(root, 'node_modules/@bytecodealliance/jco/lib/wit/builtin/0.2.12');
+  for (const pkg of readdirSync(builtin)) {
+    mkdirSync(join(dir, 'deps', pkg), { recursive: true });
+    for (const file of readdirSync(join(builtin, pkg))) {
+      const text = readFileSync(join(builtin, pkg, file), 'utf8');
+      writeFileSync(join(dir, 'deps', pkg, file), pkg === 'wasi-http' ? text.replace(/wasi:http(\/[a-z-]+)?@0\.2\.12/g, 'wasi:http$1@0.2.10') : text);
+    }
+  }
+  writeFileSync(join(dir, 'host.wit'), `${witSource}\nworld http-workload {\n  import telemetry;\n  export wasi:http/incoming-handler@0.2.10;\n}\n`);
+  return dir;
+}
+
+// TypeScript guests: strip types, then componentize-js (SpiderMonkey) against the workload world
+// (http-echo against the http-workload world, with the fetch event).
+for (const [name, world] of [['temperature-sensor', 'workload'], ['threshold-filter', 'workload'], ['http-echo', 'http-workload']]) {
   const entry = join(src, name, 'index.ts');
   await guest(name, [entry], async () => {
     const { componentize } = await import('@bytecodealliance/componentize-js');
     const js = ts.transpileModule(readFileSync(entry, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
     const tmp = join(out, `.${name}.js`);
     writeFileSync(tmp, js);
+    const http = world === 'http-workload';
+    const witPath = http ? httpWitDir() : witDir;
     try {
-      const { component } = await componentize({ sourcePath: tmp, witPath: witDir, worldName: 'workload', disableFeatures: ['http', 'stdio'] });
+      const { component } = await componentize({ sourcePath: tmp, witPath, worldName: world, disableFeatures: http ? ['stdio'] : ['http', 'stdio'] });
       return component;
     } finally {
       rmSync(tmp, { force: true });
+      if (http) rmSync(witPath, { recursive: true, force: true });
     }
   });
 }

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   WH_ERR_NOT_WASM: { status: 400, text: 'not a WebAssembly binary' },
   WH_ERR_COMPILE_FAILED: { status: 400, text: 'compile failed' },
   WH_ERR_KIND_UNSUPPORTED: { status: 400, text: 'unsupported workload kind' },
+  WH_ERR_LISTEN_REQUIRED: { status: 400, text: 'http workload without capabilities.listen' },
   WH_ERR_MEMORY_LIMIT: { status: 400, text: 'memory limit below the module minimum' },
   WH_ERR_INSTANTIATE_FAILED: { status: 400, text: 'instantiate failed' },
   WH_ERR_BAD_PAYLOAD: { status: 400, text: 'bad payload' },

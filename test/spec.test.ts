@@ -35,6 +35,13 @@ describe('validateDesired', () => {
     expect(result.errors.every((e) => e.workload === 'bad')).toBe(true);
   });
 
+  it('gives a listen port to one workload only: the first by name keeps it', () => {
+    const web = (port: number) => ({ source: 'file://w.wasm', sha256: pin, capabilities: { listen: { port } } });
+    const result = validateDesired(doc({ b: web(8080), a: web(8080), c: web(8081) }), { allowUnpinned: false });
+    expect([...result.workloads.keys()].sort()).toEqual(['a', 'c']);
+    expect(result.errors.map(formatProblem)).toEqual(["workloads.b.capabilities.listen.port: port 8080 is already workload a's"]);
+  });
+
   it('requires sha256 unless unpinned sources are allowed', () => {
     const unpinned = doc({ f: { source: 'file://f.wasm' } });
     expect(validateDesired(unpinned, { allowUnpinned: false }).errors.map(formatProblem)).toEqual([

@@ -7,7 +7,7 @@ import { Fetcher } from '../dist/fetch/index.js';
 import { createLogger } from '../dist/ops/index.js';
 import { validateDesired } from '../dist/spec/index.js';
 import { Supervisor, type OutboundMessage, type WorkloadStatus } from '../dist/supervisor/index.js';
-import { GUESTS, tempDir, waitFor } from './helpers.js';
+import { GUESTS, freePort, tempDir, waitFor } from './helpers.js';
 
 const tmp = tempDir();
 const logLines: string[] = [];
@@ -269,6 +269,33 @@ describe('supervisor lifecycle', () => {
     expect(supervisor.logs('kvf').map((r) => r.text)).toContainEqual(expect.stringMatching(/^update: the previous version held its calls for \d+ ms while this one started$/));
     await apply({});
   }, 60_000);
+
+  it('serves an http workload on its declared port, one fresh instance per request; a request past callTimeoutMs ends only that instance', async () => {
+    const port = await freePort();
+    await apply({ web: { source: 'file://http-echo.wasm', capabilities: { listen: { port } }, limits: { memoryMb: 128, callTimeoutMs: 1000 } } });
+    await waitFor('web running', () => status('web')?.status === 'running', 30_000);
+    expect(status('web')?.kind).toBe('http');
+    const url = `http://127.0.0.1:${port}`;
+    expect(await (await fetch(`${url}/hello`)).json()).toEqual({ method: 'GET', path: '/hello', bytes: 0, body: '' });
+    for (let i = 0; i < 3; i++) expect(await (await fetch(`${url}/post`, { method: 'POST', body: `body ${i}` })).json()).toMatchObject({ method: 'POST', body: `body ${i}` });
+    await waitFor('one telemetry message per request', () => bodies('web', 'requests').length === 4);
+    expect(JSON.parse(bodies('web', 'requests')[0]!)).toEqual({ method: 'GET', path: '/hello', bytes: 0 });
+    await expect(supervisor.invoke('web', 'stats', '')).rejects.toMatchObject({ code: 'WH_ERR_NOT_RUNNING', message: expect.stringContaining('http workload: no handler') });
+
+    await expect(fetch(`${url}/spin`)).rejects.toThrow(); // the instance is ended under it: the connection drops
+    await waitFor('timeout reported', () => status('web')?.lastExitReason === 'timeout');
+    expect(status('web')?.lastError).toMatch(/handle did not return within limits\.callTimeoutMs \(1000 ms\)/);
+    await waitFor('serving again', () => status('web')?.status === 'running' && status('web')!.restarts >= 1, 10_000);
+    expect((await fetch(`${url}/back`)).status).toBe(200);
+    await apply({});
+  }, 60_000);
+
+  it('an http workload without capabilities.listen fails with a clear error', async () => {
+    await apply({ deaf: { source: 'file://http-echo.wasm', limits: { memoryMb: 128 } } });
+    await waitFor('deaf failed', () => status('deaf')?.status === 'failed', 30_000);
+    expect(status('deaf')?.lastError).toMatch(/WH_ERR_LISTEN_REQUIRED.*capabilities\.listen\.port/);
+    await apply({});
+  }, 40_000);
 
   it('a pull from a server that is down shows its retries in the status', async () => {
     const down = createServer((_req, res) => res.writeHead(503).end());

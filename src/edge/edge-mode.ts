@@ -59,6 +59,7 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
   const operations = new Operations((): WorkloadSample[] => supervisor.samples());
   const supervisor = new Supervisor({
     meter: operations.meter,
+    listenHost: '0.0.0.0', // other modules reach a workload's port over the module network
     outbox,
     engine: new Engine(join(settings.dataDir, 'compiled')),
     fetcher: new Fetcher(fetchSettings(settings)),

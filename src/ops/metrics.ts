@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CallStats, FailureReason, HandlerCall } from '../runtime/index.js';
+import type { CallStats, ExportName, FailureReason } from '../runtime/index.js';
 import type { WorkloadMeter, WorkloadSample, WorkloadState } from '../supervisor/index.js';
 
 /** The labels edgeHub and edgeAgent put on every metric, so one dashboard reads all three modules. */
@@ -21,7 +21,7 @@ export function hostLabels(env: NodeJS.ProcessEnv = process.env): HostLabels {
 }
 
 /** WIT names, as a guest's author knows the exports. */
-const EXPORT_NAMES: Record<HandlerCall['fn'], string> = { init: 'init', onTimer: 'on-timer', onMessage: 'on-message', onMethod: 'on-method', run: 'run' };
+const EXPORT_NAMES: Record<ExportName, string> = { init: 'init', onTimer: 'on-timer', onMessage: 'on-message', onMethod: 'on-method', run: 'run', handle: 'handle' };
 const STATES: readonly WorkloadState[] = ['pulling', 'starting', 'running', 'backoff', 'failed', 'stopped'];
 const STATUS_COUNTERS = [
   ['messages_sent_total', 'Telemetry messages delivered (acknowledged by edgeHub in IoT Edge mode)', (s: WorkloadSample) => s.messagesSent],
@@ -98,8 +98,8 @@ export class HostMetrics {
 
   /** Binds the event series of one workload; the supervisor calls this when it makes a workload. */
   meter(workload: string): WorkloadMeter {
-    const calls = new Map<HandlerCall['fn'], { duration: { observe(v: number): void }; errors: { inc(): void } }>();
-    const bind = (fn: HandlerCall['fn']) => {
+    const calls = new Map<ExportName, { duration: { observe(v: number): void }; errors: { inc(): void } }>();
+    const bind = (fn: ExportName) => {
       const labels = { workload, export: EXPORT_NAMES[fn] };
       const bound = { duration: this.#callDuration.labels(labels), errors: this.#callErrors.labels(labels) };
       this.#track(workload, `call ${fn}`, () => {
@@ -114,7 +114,7 @@ export class HostMetrics {
       this.#track(workload, `${kind} ${reason}`, () => counter.remove({ workload, reason }));
     };
     return {
-      called: (fn: HandlerCall['fn'], ok: boolean, stats: CallStats) => {
+      called: (fn: ExportName, ok: boolean, stats: CallStats) => {
         const bound = calls.get(fn) ?? bind(fn);
         bound.duration.observe(stats.durationMs / 1000);
         if (!ok) bound.errors.inc();

@@ -1,7 +1,8 @@
 import type { WorkloadKind } from './protocol.js';
 
 /** Bump when the layout of a compiled cache entry changes; part of every cache key. */
-export const COMPILE_FORMAT = 1;
+/** 2: generated code instantiates synchronously (http workloads make an instance per request). */
+export const COMPILE_FORMAT = 2;
 export const COMPONENT_FILE = 'component.mjs';
 export const META_FILE = 'meta.json';
 

@@ -34,13 +34,12 @@ export class Engine {
 
   /** Starts one instance in its own worker; resolves when the guest is instantiated. */
   async start(compiled: CompiledComponent, options: StartOptions, listener: InstanceListener): Promise<WorkloadInstance> {
-    if (compiled.meta.kind === undefined || compiled.meta.kind === 'http') {
-      throw new WasmhostError(
-        'WH_ERR_KIND_UNSUPPORTED',
-        compiled.meta.kind === 'http'
-          ? 'http workloads (wasi:http/incoming-handler) are not supported yet'
-          : `the component exports none of edge:host/handler, wasi:cli/run (exports: ${compiled.meta.exports.join(', ') || 'none'})`,
-      );
+    if (compiled.meta.kind === undefined) {
+      const exports = compiled.meta.exports.join(', ') || 'none';
+      throw new WasmhostError('WH_ERR_KIND_UNSUPPORTED', `the component exports none of edge:host/handler, wasi:cli/run, wasi:http/incoming-handler (exports: ${exports})`);
+    }
+    if (compiled.meta.kind === 'http' && !options.listen) {
+      throw new WasmhostError('WH_ERR_LISTEN_REQUIRED', 'an http workload (wasi:http/incoming-handler) needs capabilities.listen.port to be served on');
     }
     const modules = await this.#loadModules(compiled, options.memoryMb);
     const worker = options.inheritStdio ? spawnWorkloadWorker(false) : this.#warm.take();

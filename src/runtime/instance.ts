@@ -6,7 +6,7 @@ import { WasmhostError, type ErrorCode } from '../errors.js';
 import type { CompiledComponent } from './compiler.js';
 import { COMPONENT_FILE } from './compile-format.js';
 import { splitLines } from './line-splitter.js';
-import type { CallStats, Effect, Fatal, FailureReason, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
+import type { CallStats, Effect, ExportName, Fatal, FailureReason, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 1000;
@@ -26,6 +26,8 @@ export interface InstanceConfig {
   readonly preopens: Record<string, string>;
   readonly allowedHosts: readonly string[];
   readonly storageQuotaBytes?: number;
+  /** http workloads: the declared port, and the interface to serve it on. */
+  readonly listen?: { readonly port: number; readonly host: string };
   readonly kvDir: string | undefined;
   readonly outbox?: WorkerInit['outbox'];
   readonly maxQueuedCalls?: number;
@@ -38,7 +40,7 @@ export interface InstanceListener {
   /** Once, when the worker is gone: `fatal` says why, undefined for a requested stop. */
   ended(fatal: Fatal | undefined): void;
   /** After each call that returned (ok or err), with what the worker measured. */
-  called?(fn: HandlerCall['fn'], ok: boolean, stats: CallStats): void;
+  called?(fn: ExportName, ok: boolean, stats: CallStats): void;
 }
 
 interface PendingCall {
@@ -102,6 +104,7 @@ export class WorkloadInstance {
       preopens: config.preopens,
       allowedHosts: [...config.allowedHosts],
       storageQuotaBytes: config.storageQuotaBytes,
+      listen: config.listen && { ...config.listen },
       kvDir: config.kvDir,
       outbox: config.outbox,
       digest: config.compiled.digest,
@@ -228,6 +231,7 @@ export class WorkloadInstance {
       this.#listener.effects(message.effects);
       return;
     }
+    if (message.type === 'request' || message.type === 'responded') return this.#onRequest(message);
     if (message.type !== 'result') return;
     const head = this.#inFlight[0];
     if (!head || head.id !== message.id) return;
@@ -248,6 +252,20 @@ export class WorkloadInstance {
     this.#armDeadline();
     this.#pump();
     if (this.queued === 0) this.#notifyIdle();
+  }
+
+  /** An http request in the guest has the same deadline as a call; past it the worker ends. */
+  #onRequest(message: Extract<WorkerToHost, { type: 'request' | 'responded' }>): void {
+    clearTimeout(this.#deadline);
+    if (message.type === 'request') {
+      const ms = this.#config.callTimeoutMs;
+      this.#deadline = setTimeout(() => void this.#end({ reason: 'timeout', message: `handle did not return within limits.callTimeoutMs (${ms} ms)` }), ms);
+      return;
+    }
+    this.#memoryBytes = message.memoryBytes;
+    this.#listener.called?.('handle', message.ok, message);
+    if (message.effects.length) this.#listener.effects(message.effects);
+    if (message.fatal) void this.#end(message.fatal);
   }
 
   #notifyIdle(): void {

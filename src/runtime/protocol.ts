@@ -23,6 +23,9 @@ export type HandlerCall =
   | { fn: 'onMethod'; name: string; payload: string }
   | { fn: 'run' };
 
+/** What metrics call a guest export: the handler's calls, a command's run, an http request. */
+export type ExportName = HandlerCall['fn'] | 'handle';
+
 /** Everything a worker needs to build the sandbox; sent as its first message. */
 export interface WorkerInit {
   workload: string;
@@ -36,6 +39,8 @@ export interface WorkerInit {
   args: string[];
   preopens: Record<string, string>;
   allowedHosts: string[];
+  /** http workloads: where the worker serves wasi:http/incoming-handler (capabilities.listen.port). */
+  listen: { port: number; host: string } | undefined;
   /** Bytes the guest may keep under its `/data` preopen (capabilities.storage.quotaMb); none without storage. */
   storageQuotaBytes: number | undefined;
   kvDir: string | undefined;
@@ -70,6 +75,10 @@ export type WorkerToHost =
   | { type: 'effects'; effects: Effect[] }
   | ({ type: 'result'; id: number; ok: true; value: string | undefined; effects: Effect[] } & CallStats)
   | ({ type: 'result'; id: number; ok: false; error: string; fatal: Fatal | undefined; effects: Effect[] } & CallStats)
-  | { type: 'startup-failed'; error: string };
+  | { type: 'startup-failed'; error: string }
+  /** An http request reached the guest: its handle call has started (the main thread arms the call deadline). */
+  | { type: 'request' }
+  /** The http request's handle call returned (or ended the instance: `fatal`). */
+  | ({ type: 'responded'; ok: boolean; fatal: Fatal | undefined; effects: Effect[] } & CallStats);
 
 export type HostToWorker = { type: 'init'; init: WorkerInit } | { type: 'call'; id: number; call: HandlerCall } | { type: 'close' };

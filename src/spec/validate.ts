@@ -83,7 +83,24 @@ export function validateDesired(doc: unknown, options: { allowUnpinned: boolean 
     }
     workloads.set(name, toSpec(name, spec));
   }
+  refuseSharedPorts(workloads, errors);
   return { workloads, errors, warnings, documentInvalid: false };
+}
+
+/** One port, one workload: the first by name keeps it, the others are left out with an error. */
+function refuseSharedPorts(workloads: Map<string, WorkloadSpec>, errors: SpecProblem[]): void {
+  const owners = new Map<number, string>();
+  for (const name of [...workloads.keys()].sort()) {
+    const port = workloads.get(name)!.capabilities.listen?.port;
+    if (port === undefined) continue;
+    const owner = owners.get(port);
+    if (owner === undefined) {
+      owners.set(port, name);
+      continue;
+    }
+    errors.push({ workload: name, path: `workloads.${name}.capabilities.listen.port`, message: `port ${port} is already workload ${owner}'s` });
+    workloads.delete(name);
+  }
 }
 
 /** Renders problems one per line, as `wasmhost validate` prints them. */

@@ -1,4 +1,4 @@
-import type { CallStats, FailureReason, HandlerCall } from '../runtime/index.js';
+import type { CallStats, ExportName, FailureReason } from '../runtime/index.js';
 import type { WorkloadStatus } from './status.js';
 
 /**
@@ -6,7 +6,7 @@ import type { WorkloadStatus } from './status.js';
  * workload is made, so the hot path (a call returning) does no label lookups.
  */
 export interface WorkloadMeter {
-  called(fn: HandlerCall['fn'], ok: boolean, stats: CallStats): void;
+  called(fn: ExportName, ok: boolean, stats: CallStats): void;
   /** An instance failed (any reason, restarted or not). */
   failed(reason: FailureReason): void;
   /** A restart was scheduled after an exit for this reason. */

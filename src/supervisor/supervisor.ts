@@ -29,6 +29,8 @@ export interface SupervisorOptions {
   readonly now?: () => number;
   /** After an update, failing within this window rolls back to the previous version. Default 60 s. */
   readonly probationMs?: number;
+  /** The interface http workloads listen on: every one in IoT Edge mode (the module network), 127.0.0.1 by default. */
+  readonly listenHost?: string;
   /** Binds a metrics meter to a workload name; none by default. */
   readonly meter?: (workload: string) => WorkloadMeter;
 }
@@ -76,6 +78,7 @@ export class Supervisor {
       log: options.log,
       sink: options.sink,
       outbox: options.outbox,
+      listenHost: options.listenHost ?? '127.0.0.1',
       publish: (from, topic, msg) => this.publish(topic, msg, from),
       statusChanged: () => this.#onStatusChange(),
       healthy: (name, digest) => void this.#lastGood.set(name, digest),

@@ -4,7 +4,7 @@ import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
 import { OutboxWriter, type Outbox, type OutboxHandle } from '../outbox/index.js';
 import { LogRing, type Logger } from '../ops/index.js';
-import { TokenBucket, type CallStats, type Effect, type Engine, type Fatal, type FailureReason, type GuestMessage, type HandlerCall, type LogLevel, type WorkloadInstance, type WorkloadKind } from '../runtime/index.js';
+import { TokenBucket, type CallStats, type Effect, type ExportName, type Engine, type Fatal, type FailureReason, type GuestMessage, type HandlerCall, type LogLevel, type WorkloadInstance, type WorkloadKind } from '../runtime/index.js';
 import type { WorkloadSpec } from '../spec/index.js';
 import { decideAfterExit, type BackoffSettings } from './restart-policy.js';
 import type { WorkloadMeter } from './meter.js';
@@ -21,6 +21,8 @@ export interface WorkloadContext {
   readonly sink: TelemetrySink;
   /** Durable telemetry (IoT Edge mode); without it telemetry goes straight to the sink. */
   readonly outbox: Outbox | undefined;
+  /** The interface http workloads listen on (their port is their own, from capabilities.listen). */
+  readonly listenHost: string;
   publish(from: string, topic: string, msg: GuestMessage): void;
   statusChanged(name: string): void;
   /** The workload reached running with this digest: its last-known-good version, kept in the cache. */
@@ -34,7 +36,7 @@ export interface WorkloadContext {
 /** Errors a retry cannot fix: the workload goes to `failed` until its desired spec changes. */
 const PERMANENT: ReadonlySet<string> = new Set([
   'WH_ERR_DIGEST_MISMATCH', 'WH_ERR_SOURCE_UNSUPPORTED', 'WH_ERR_SOURCE_NOT_ALLOWED', 'WH_ERR_BLOB_TOO_LARGE',
-  'WH_ERR_NOT_WASM', 'WH_ERR_COMPILE_FAILED', 'WH_ERR_KIND_UNSUPPORTED', 'WH_ERR_MEMORY_LIMIT',
+  'WH_ERR_NOT_WASM', 'WH_ERR_COMPILE_FAILED', 'WH_ERR_KIND_UNSUPPORTED', 'WH_ERR_LISTEN_REQUIRED', 'WH_ERR_MEMORY_LIMIT',
 ]);
 const MAX_ERROR_CHARS = 512;
 /** Calls that may wait while an update starts (instantiate + init: tens of milliseconds). */
@@ -220,7 +222,8 @@ export class Workload {
       return new Promise((resolve, reject) => this.#held!.push({ call, resolve, reject }));
     }
     if (!this.#accepting || this.#state !== 'running' || !this.#instance || this.#kind !== 'handler') {
-      return Promise.reject(new WasmhostError('WH_ERR_NOT_RUNNING', `${this.name} is ${this.#state}${this.#kind === 'command' ? ' (a command has no handler)' : ''}`));
+      const noHandler = this.#kind && this.#kind !== 'handler' ? ` (it is a ${this.#kind} workload: no handler to call)` : '';
+      return Promise.reject(new WasmhostError('WH_ERR_NOT_RUNNING', `${this.name} is ${this.#state}${noHandler}`));
     }
     return this.#instance.call(call);
   }
@@ -272,6 +275,7 @@ export class Workload {
         preopens: spec.capabilities.storage ? { '/data': dataDir } : {},
         allowedHosts: spec.capabilities.http?.allowedHosts ?? [],
         storageQuotaBytes: spec.capabilities.storage && spec.capabilities.storage.quotaMb * 1048576,
+        listen: spec.capabilities.listen && { port: spec.capabilities.listen.port, host: this.#ctx.listenHost },
         kvDir: join(workloadDir, 'kv'),
         outbox: this.#openOutbox(blob.digest),
       },
@@ -286,6 +290,9 @@ export class Workload {
       this.#setState('running');
       this.#log.info(`running ${this.#digest?.slice(0, 12)} (handler)`);
       if (spec.timerMs) this.#tickTimer = setInterval(() => this.#tick(), spec.timerMs);
+    } else if (this.#kind === 'http') {
+      this.#setState('running'); // serving since the instance started: no init to call
+      this.#log.info(`running ${this.#digest?.slice(0, 12)} (http, on port ${spec.capabilities.listen?.port})`);
     } else {
       this.#setState('running');
       this.#log.info(`running ${this.#digest?.slice(0, 12)} (command)`);
@@ -351,7 +358,7 @@ export class Workload {
       },
       stdout: (line: string) => current() && this.#stdout(line),
       stderr: (line: string) => current() && this.#guestLog(this.#kind === 'command' ? 'info' : 'warn', line),
-      called: (fn: HandlerCall['fn'], ok: boolean, stats: CallStats) => this.#meter.called(fn, ok, stats),
+      called: (fn: ExportName, ok: boolean, stats: CallStats) => this.#meter.called(fn, ok, stats),
       ended: (fatal: Fatal | undefined) => {
         if (!current() || !fatal) return;
         if (fatal.reason === 'exit' && fatal.exitCode === 0) this.#exited(true, 'exit', 0, 'exited with code 0');

@@ -10,6 +10,7 @@ import { hostImports } from './host-api.js';
 import { KvStore } from './kv-store.js';
 import { OutboxWriter } from '../../outbox/writer.js';
 import { GuestExit, wasiImports } from './sandbox.js';
+import { serveHttp } from './http-server.js';
 import { enforceStorageQuota } from './storage-quota.js';
 
 type GuestFn = (...args: unknown[]) => unknown;
@@ -38,28 +39,33 @@ function transferables(list: Effect[]): ArrayBuffer[] {
   return out;
 }
 
-async function instantiate(): Promise<Exports> {
+type Instantiate = (get: (name: string) => WebAssembly.Module, imports: unknown, core: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance) => Exports;
+
+/**
+ * Loads the generated code and builds the sandboxed imports once; returns a function that makes a
+ * fresh guest instance from them (synchronously: an http request is answered by an instance of its
+ * own, made while the request waits).
+ */
+async function prepare(): Promise<() => Exports> {
   const data = init.preopens['/data'];
   if (data && init.storageQuotaBytes) enforceStorageQuota(data, init.storageQuotaBytes, (detail) => effects.refuse('storage', 'quota', detail));
   const kv = init.kvDir ? new KvStore(init.kvDir) : undefined;
-  const { instantiate } = (await import(init.componentUrl)) as {
-    instantiate: (get: (name: string) => WebAssembly.Module, imports: unknown, core: unknown) => Promise<Exports>;
-  };
+  const { instantiate } = (await import(init.componentUrl)) as { instantiate: Instantiate };
   const outbox = init.outbox && new OutboxWriter(init.outbox.dir, init.digest, new BigInt64Array(init.outbox.counters), init.outbox.capBytes, init.outbox.fsync);
   const imports = { ...wasiImports(init, effects), ...hostImports(init, effects, kv, outbox) };
-  return instantiate(
-    (name) => {
-      const module = init.modules[name];
-      if (!module) throw new Error(`core module ${name} missing from the compile cache`);
-      return module;
-    },
-    imports,
-    async (module: WebAssembly.Module, moduleImports: WebAssembly.Imports) => {
-      const instance = await WebAssembly.instantiate(module, moduleImports);
+  const module = (name: string) => {
+    const compiled = init.modules[name];
+    if (!compiled) throw new Error(`core module ${name} missing from the compile cache`);
+    return compiled;
+  };
+  return () => {
+    memories.length = 0; // the memories of the instance that runs now, for telling oom from a trap
+    return instantiate(module, imports, (core, coreImports) => {
+      const instance = new WebAssembly.Instance(core, coreImports);
       for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
       return instance;
-    },
-  );
+    });
+  };
 }
 
 function entry(exports: Exports, prefix: string): Record<string, GuestFn> | undefined {
@@ -105,11 +111,45 @@ function stats(started: number): CallStats {
   return { durationMs: performance.now() - started, memoryBytes };
 }
 
+/**
+ * http workloads: requests arrive from the server, not as calls, and each is answered by a fresh
+ * instance (wasi:http's proxy model; StarlingMonkey guests trap on a second request to one instance).
+ * Each is reported to the host like a call, so it has the call deadline and its effects go out.
+ */
+function startServing(first: Exports, fresh: () => Exports): void {
+  const handlerOf = (exports: Exports) => entry(exports, 'wasi:http/incoming-handler') as { handle: (request: unknown, out: unknown) => void } | undefined;
+  if (!handlerOf(first)?.handle || !init.listen) throw new Error('component does not export wasi:http/incoming-handler#handle');
+  let next: Exports | undefined = first;
+  let started = 0;
+  serveHttp({ handle: (request, out) => handlerOf(next ?? fresh())!.handle(request, out) }, init.listen.port, init.listen.host, {
+    begin() {
+      started = performance.now();
+      post({ type: 'request' });
+    },
+    end(err) {
+      next = undefined; // one request per instance
+      const fatal = err === undefined ? undefined : classify(err).fatal ?? { reason: 'trap', message: String(err) };
+      post({ type: 'responded', ok: err === undefined, fatal, effects: effects.take(), ...stats(started) });
+      // Make the next request's instance now, while idle: a request that finds it ready skips ~20 ms.
+      // If making it fails, the next request tries again and reports why.
+      if (!fatal) setImmediate(() => {
+        try {
+          next ??= fresh();
+        } catch {
+          next = undefined;
+        }
+      });
+    },
+  });
+}
+
 async function main(received: WorkerInit): Promise<void> {
   init = received;
   let exports: Exports;
   try {
-    exports = await instantiate();
+    const fresh = await prepare();
+    exports = fresh();
+    if (init.kind === 'http') startServing(exports, fresh);
   } catch (err) {
     post({ type: 'startup-failed', error: err instanceof Error ? err.message : String(err) });
     return;

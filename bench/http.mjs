@@ -1,0 +1,80 @@
+// http workload benchmark: request latency of the http-echo guest (a fresh instance per request, as
+// wasi:http's proxy model has it) against a plain Node http server answering the same JSON, same run.
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../dist/runtime/index.js';
+import { freePort } from '../test-support/free-port.mjs';
+import { median, report } from './stats.mjs';
+
+const REQUESTS = 100;
+const GAP_MS = 50;
+const listener = { effects() {}, stdout() {}, stderr() {}, ended() {} };
+
+/**
+ * Median and p95 latency of REQUESTS sequential POSTs (after 10 to warm up), and requests/s;
+ * `gapMs` between requests, as a device's occasional callers leave.
+ */
+async function latency(url, gapMs = 0) {
+  const once = async (i) => {
+    const t = performance.now();
+    const res = await fetch(url, { method: 'POST', body: `request ${i}` });
+    await res.text();
+    if (res.status !== 200) throw new Error(`bench: HTTP ${res.status}`);
+    return performance.now() - t;
+  };
+  for (let i = 0; i < 10; i++) await once(i);
+  const times = [];
+  const start = performance.now();
+  for (let i = 0; i < REQUESTS; i++) {
+    times.push(await once(i));
+    if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+  }
+  const perSecond = REQUESTS / ((performance.now() - start) / 1000);
+  times.sort((a, b) => a - b);
+  return { median: median(times), p95: times[Math.floor(times.length * 0.95)], perSecond };
+}
+
+/** The same answer as http-echo, from plain Node. */
+function plainServer() {
+  return createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c)).on('end', () => {
+      const seen = { method: req.method, path: new URL(req.url, 'http://x').pathname, bytes: Buffer.byteLength(body) };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...seen, body }));
+    });
+  });
+}
+
+export async function httpBench() {
+  const dir = mkdtempSync(join(tmpdir(), 'wh-http-bench-'));
+  const engine = new Engine(dir);
+  const plain = plainServer();
+  try {
+    const bytes = readFileSync(new URL('../guest-modules/dist/http-echo.wasm', import.meta.url));
+    const compiled = await engine.compile(bytes, createHash('sha256').update(bytes).digest('hex'));
+    const port = await freePort();
+    const instance = await engine.start(compiled, {
+      workload: 'bench', memoryMb: 128, callTimeoutMs: 10_000, messagesPerSecond: 1e9, maxMessageBytes: 262144,
+      config: {}, env: {}, args: [], preopens: {}, allowedHosts: [], kvDir: undefined, listen: { port, host: '127.0.0.1' },
+    }, listener);
+    const ours = await latency(`http://127.0.0.1:${port}/echo`);
+    const oursSpaced = await latency(`http://127.0.0.1:${port}/echo`, GAP_MS);
+    await instance.stop();
+    await new Promise((r) => plain.listen(0, '127.0.0.1', r));
+    const base = await latency(`http://127.0.0.1:${plain.address().port}/echo`);
+    const baseSpaced = await latency(`http://127.0.0.1:${plain.address().port}/echo`, GAP_MS);
+    return report('http workloads', [
+      ['http-echo (12 MB JS) request latency, median, back to back (fresh instance each)', `${ours.median.toFixed(1)} ms`, `plain Node http server: ${base.median.toFixed(2)} ms`, `${(ours.median / base.median).toFixed(0)}x`],
+      ['http-echo request latency, p95', `${ours.p95.toFixed(1)} ms`, `plain Node http server: ${base.p95.toFixed(2)} ms`, `${(ours.p95 / base.p95).toFixed(0)}x`],
+      [`http-echo request latency, median, requests ${GAP_MS} ms apart (the next instance is made in between)`, `${oursSpaced.median.toFixed(1)} ms`, `plain Node http server: ${baseSpaced.median.toFixed(2)} ms`, `${(oursSpaced.median / baseSpaced.median).toFixed(0)}x`],
+      ['http-echo requests/s, one client back to back', `${ours.perSecond.toFixed(0)}`, `plain Node http server: ${base.perSecond.toFixed(0)}`, `${(ours.perSecond / base.perSecond).toFixed(3)}`],
+    ]);
+  } finally {
+    plain.close();
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
