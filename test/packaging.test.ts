@@ -1,7 +1,7 @@
 // No Docker engine runs here: these check that the packaging files are valid and agree with each other
 // and with the code, and replay the image's install and start steps in a temporary folder.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateDesired, mergePatch } from '../dist/spec/index.js';
 import { guestPath, ROOT, tempDir, waitFor } from './helpers.js';
