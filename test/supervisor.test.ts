@@ -270,7 +270,7 @@ describe('supervisor lifecycle', () => {
     await apply({});
   }, 60_000);
 
-  it('serves an http workload on its declared port, one fresh instance per request; a request past callTimeoutMs ends only that instance', async () => {
+  it('serves an http workload on its declared port, a fresh instance per request: a request that fails is answered 500 alone, one past callTimeoutMs ends the worker', async () => {
     const port = await freePort();
     await apply({ web: { source: 'file://http-echo.wasm', capabilities: { listen: { port } }, limits: { memoryMb: 128, callTimeoutMs: 1000 } } });
     await waitFor('web running', () => status('web')?.status === 'running', 30_000);
@@ -281,6 +281,13 @@ describe('supervisor lifecycle', () => {
     await waitFor('one telemetry message per request', () => bodies('web', 'requests').length === 4);
     expect(JSON.parse(bodies('web', 'requests')[0]!)).toEqual({ method: 'GET', path: '/hello', bytes: 0 });
     await expect(supervisor.invoke('web', 'stats', '')).rejects.toMatchObject({ code: 'WH_ERR_NOT_RUNNING', message: expect.stringContaining('http workload: no handler') });
+
+    // A request that runs out of memory fails alone: answered 500, the next request gets a fresh instance.
+    const grown = await fetch(`${url}/grow`);
+    expect([grown.status, await grown.text()]).toEqual([500, '500: the workload failed on this request\n']);
+    await waitFor('the failure in the status', () => status('web')?.lastError); // the reply goes out before the report
+    expect(status('web')).toMatchObject({ status: 'running', restarts: 0, lastError: expect.stringMatching(/^an http request failed, answered 500: (oom|trap): /) });
+    expect((await fetch(`${url}/after-grow`)).status).toBe(200);
 
     await expect(fetch(`${url}/spin`)).rejects.toThrow(); // the instance is ended under it: the connection drops
     await waitFor('timeout reported', () => status('web')?.lastExitReason === 'timeout');

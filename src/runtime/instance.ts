@@ -39,6 +39,8 @@ export interface InstanceListener {
   stderr(line: string): void;
   /** Once, when the worker is gone: `fatal` says why, undefined for a requested stop. */
   ended(fatal: Fatal | undefined): void;
+  /** An http request failed in the guest (trap, oom, exit); it was answered 500 and the workload serves on. */
+  requestFailed?(error: string): void;
   /** After each call that returned (ok or err), with what the worker measured. */
   called?(fn: ExportName, ok: boolean, stats: CallStats): void;
 }
@@ -254,7 +256,7 @@ export class WorkloadInstance {
     if (this.queued === 0) this.#notifyIdle();
   }
 
-  /** An http request in the guest has the same deadline as a call; past it the worker ends. */
+  /** An http request in the guest has the same deadline as a call; past it the worker ends (the only way to stop a loop). */
   #onRequest(message: Extract<WorkerToHost, { type: 'request' | 'responded' }>): void {
     clearTimeout(this.#deadline);
     if (message.type === 'request') {
@@ -265,7 +267,7 @@ export class WorkloadInstance {
     this.#memoryBytes = message.memoryBytes;
     this.#listener.called?.('handle', message.ok, message);
     if (message.effects.length) this.#listener.effects(message.effects);
-    if (message.fatal) void this.#end(message.fatal);
+    if (message.error) this.#listener.requestFailed?.(message.error);
   }
 
   #notifyIdle(): void {

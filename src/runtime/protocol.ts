@@ -78,7 +78,7 @@ export type WorkerToHost =
   | { type: 'startup-failed'; error: string }
   /** An http request reached the guest: its handle call has started (the main thread arms the call deadline). */
   | { type: 'request' }
-  /** The http request's handle call returned (or ended the instance: `fatal`). */
-  | ({ type: 'responded'; ok: boolean; fatal: Fatal | undefined; effects: Effect[] } & CallStats);
+  /** The http request's handle call returned, or failed (`error`: the request was answered 500; the next gets a fresh instance). */
+  | ({ type: 'responded'; ok: boolean; error: string | undefined; effects: Effect[] } & CallStats);
 
 export type HostToWorker = { type: 'init'; init: WorkerInit } | { type: 'call'; id: number; call: HandlerCall } | { type: 'close' };

@@ -335,7 +335,12 @@ export class Workload {
   }
 
   #guestError(fn: string, err: WasmhostError): void {
-    this.#lastError = cut(`${fn} returned err: ${err.message}`);
+    this.#warnInStatus(`${fn} returned err: ${err.message}`);
+  }
+
+  /** A problem the workload lives on with: in its log, the host log and its status' lastError. */
+  #warnInStatus(text: string): void {
+    this.#lastError = cut(text);
     this.logs.push('warn', this.#lastError);
     this.#log.warn(this.#lastError);
     this.#ctx.statusChanged(this.name);
@@ -359,6 +364,7 @@ export class Workload {
       stdout: (line: string) => current() && this.#stdout(line),
       stderr: (line: string) => current() && this.#guestLog(this.#kind === 'command' ? 'info' : 'warn', line),
       called: (fn: ExportName, ok: boolean, stats: CallStats) => this.#meter.called(fn, ok, stats),
+      requestFailed: (error: string) => current() && this.#warnInStatus(`an http request failed, answered 500: ${error}`),
       ended: (fatal: Fatal | undefined) => {
         if (!current() || !fatal) return;
         if (fatal.reason === 'exit' && fatal.exitCode === 0) this.#exited(true, 'exit', 0, 'exited with code 0');
@@ -383,11 +389,7 @@ export class Workload {
         return;
       case 'refused': {
         if (effect.what === 'telemetry' || effect.what === 'publish') this.#refused += effect.count;
-        const text = `${effect.what} refused (${effect.reason}) x${effect.count}: ${effect.detail}`;
-        this.#lastError = cut(text);
-        this.logs.push('warn', text);
-        this.#log.warn(text);
-        this.#ctx.statusChanged(this.name);
+        this.#warnInStatus(`${effect.what} refused (${effect.reason}) x${effect.count}: ${effect.detail}`);
       }
     }
   }

@@ -4,8 +4,38 @@ type Handle = (request: unknown, responseOut: unknown) => void;
 interface ShimServer {
   listen(port: number, host: string): void;
 }
+interface OutputStream {
+  blockingWriteAndFlush(bytes: Uint8Array): void;
+  [Symbol.dispose](): void;
+}
+interface OutgoingBody {
+  write(): OutputStream;
+}
+interface ShimTypes {
+  Fields: { fromList(entries: Array<[string, Uint8Array]>): unknown };
+  OutgoingResponse: new (headers: unknown) => { setStatusCode(code: number): void; body(): OutgoingBody };
+  OutgoingBody: { finish(body: OutgoingBody, trailers: undefined): void };
+  ResponseOutparam: { set(param: unknown, response: { tag: 'ok'; val: unknown }): void };
+}
 /** Node-only: the package's type conditions resolve to its browser build, which has no server. */
-const { HTTPServer } = http as unknown as { HTTPServer: new (handler: { handle: Handle }) => ShimServer };
+const { HTTPServer, types } = http as unknown as { HTTPServer: new (handler: { handle: Handle }) => ShimServer; types: ShimTypes };
+const encoder = new TextEncoder();
+
+/** Answers a request the guest failed on, unless the guest had answered it already. */
+function answerFailure(responseOut: unknown): void {
+  try {
+    const response = new types.OutgoingResponse(types.Fields.fromList([['content-type', encoder.encode('text/plain')]]));
+    response.setStatusCode(500);
+    const body = response.body();
+    types.ResponseOutparam.set(responseOut, { tag: 'ok', val: response });
+    const stream = body.write();
+    stream.blockingWriteAndFlush(encoder.encode('500: the workload failed on this request\n'));
+    stream[Symbol.dispose]();
+    types.OutgoingBody.finish(body, undefined);
+  } catch {
+    // the guest set a response before it failed: what it sent stands
+  }
+}
 
 export interface RequestHooks {
   /** Before the guest sees a request (the host arms the call deadline). */
@@ -28,7 +58,8 @@ export function serveHttp(handler: { handle: Handle }, port: number, host: strin
         handler.handle(request, responseOut);
         hooks.end(undefined);
       } catch (err) {
-        hooks.end(err); // the host ends the instance; its connection closes with the worker
+        answerFailure(responseOut); // the instance was this request's alone: the next one is fresh
+        hooks.end(err);
       }
     },
   });

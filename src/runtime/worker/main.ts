@@ -128,11 +128,12 @@ function startServing(first: Exports, fresh: () => Exports): void {
     },
     end(err) {
       next = undefined; // one request per instance
-      const fatal = err === undefined ? undefined : classify(err).fatal ?? { reason: 'trap', message: String(err) };
-      post({ type: 'responded', ok: err === undefined, fatal, effects: effects.take(), ...stats(started) });
+      const failure = err === undefined ? undefined : classify(err);
+      const error = failure && `${failure.fatal?.reason ?? 'trap'}: ${failure.fatal?.message ?? failure.error}`;
+      post({ type: 'responded', ok: err === undefined, error, effects: effects.take(), ...stats(started) });
       // Make the next request's instance now, while idle: a request that finds it ready skips ~20 ms.
       // If making it fails, the next request tries again and reports why.
-      if (!fatal) setImmediate(() => {
+      setImmediate(() => {
         try {
           next ??= fresh();
         } catch {
