@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, guestPath, tempDir } from './helpers.js';
+import { CLI, freePort, guestPath, tempDir, waitFor } from './helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -50,6 +50,7 @@ describe('wasmhost run', () => {
     [['run', 'missing.wasm'], 2, 'missing.wasm: no such file'],
     [['run', '--nope', 'x'], 2, "Unknown option '--nope'"],
     [['run', '--env', 'NOEQUALS', 'x.wasm'], 2, '--env expects KEY=VALUE'],
+    [['run', '--listen', 'host:99999', 'x.wasm'], 2, '--listen expects [HOST:]PORT'],
     [['frobnicate'], 2, 'unknown command'],
   ])('user mistakes %j exit %i with one line, never a stack', (args, code, message) => {
     const r = wasmhost(args);
@@ -57,6 +58,20 @@ describe('wasmhost run', () => {
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('--listen serves an http component until Ctrl-C, as wasmtime serve does', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, 'run', '--listen', String(port), '--memory-mb', '128', guestPath('http-echo')], { env: { PATH: process.env.PATH, WASMHOST_DATA_DIR: join(tmp.path, 'data') } });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    await waitFor('serving', () => stderr.includes(`serving http on http://127.0.0.1:${port}/`), 30_000);
+    expect(await (await fetch(`http://127.0.0.1:${port}/cli`, { method: 'POST', body: 'hi' })).json()).toEqual({ method: 'POST', path: '/cli', bytes: 2, body: 'hi' });
+    await waitFor('its telemetry on stdout', () => stdout.includes('"output":"requests"'));
+    child.kill('SIGINT');
+    expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+  }, 40_000);
 
   it('refuses a file that is not wasm', () => {
     const file = join(tmp.path, 'text.wasm');

@@ -28,6 +28,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         'allow-host': { type: 'string', multiple: true },
         'timer-ms': { type: 'string' },
         'memory-mb': { type: 'string' },
+        listen: { type: 'string' },
       },
     });
   } catch (err) {
@@ -41,6 +42,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const env = pairs(values.env, '--env');
   const memoryMb = positiveInt(values['memory-mb'], '--memory-mb', 256);
   const timerMs = positiveInt(values['timer-ms'], '--timer-ms', 1000);
+  const listen = values.listen === undefined ? undefined : listenAddress(values.listen);
   const log = createLogger(readSettings().logLevel, (line) => process.stderr.write(line));
 
   const { engine, compiled } = await loadForCli(file);
@@ -65,9 +67,16 @@ export async function runCommand(argv: string[]): Promise<number> {
       preopens: Object.fromEntries(Object.entries(dirs).map(([host, guest]) => [guest, host])),
       allowedHosts: values['allow-host'] ?? [],
       kvDir: undefined,
+      listen,
       inheritStdio: true,
     },
-    { effects: (list) => list.forEach(onEffect), stdout: () => undefined, stderr: () => undefined, ended: () => undefined },
+    {
+      effects: (list) => list.forEach(onEffect),
+      stdout: () => undefined,
+      stderr: () => undefined,
+      ended: () => undefined,
+      requestFailed: (error) => log.warn(`an http request failed, answered 500: ${error}`),
+    },
   );
   try {
     if (compiled.meta.kind === 'command') {
@@ -77,6 +86,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       );
       await instance.close();
       return code;
+    }
+    if (compiled.meta.kind === 'http') {
+      log.info(`serving http on http://${listen!.host}:${listen!.port}/ until Ctrl-C`);
+      return await untilStopped(instance);
     }
     return await runHandler(instance, timerMs);
   } finally {
@@ -92,22 +105,45 @@ async function runHandler(instance: WorkloadInstance, timerMs: number): Promise<
     await instance.stop();
     return isWasmhostError(err, 'WH_ERR_GUEST') ? 1 : exitCodeOf(err);
   }
-  return new Promise<number>((resolve) => {
-    const finish = (code: number) => {
-      clearInterval(timer);
-      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-      void instance.stop().then(() => resolve(code));
-    };
-    const onSignal = () => finish(0);
-    const timer = setInterval(() => {
+  let timer: NodeJS.Timeout | undefined;
+  return untilStopped(instance, (finish) => {
+    timer = setInterval(() => {
       if (instance.queued > 0) return;
       instance.call({ fn: 'onTimer' }).catch((err: unknown) => {
         if (isWasmhostError(err, 'WH_ERR_GUEST')) return process.stderr.write(`wasmhost: on-timer returned err: ${err.message}\n`);
         finish(exitCodeOf(err));
       });
     }, timerMs);
+  }, () => clearInterval(timer));
+}
+
+/**
+ * Runs until Ctrl-C (exit 0) or until `start`'s work calls `finish` with a status; then `stopping`
+ * ends that work (once) and the instance stops.
+ */
+function untilStopped(instance: WorkloadInstance, start?: (finish: (code: number) => void) => void, stopping?: () => void): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let finished = false;
+    const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
+      stopping?.();
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      void instance.stop().then(() => resolve(code));
+    };
+    const onSignal = () => finish(0);
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+    start?.(finish);
   });
+}
+
+/** `--listen [host:]port`, as `wasmtime serve --addr` takes it; the host defaults to loopback. */
+function listenAddress(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(':');
+  const host = at >= 0 ? value.slice(0, at) : '127.0.0.1';
+  const port = Number(at >= 0 ? value.slice(at + 1) : value);
+  if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw usage(`--listen expects [HOST:]PORT, got ${JSON.stringify(value)}`);
+  return { host, port };
 }
 
 function exitCodeOf(err: unknown): number {

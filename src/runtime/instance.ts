@@ -86,6 +86,8 @@ export class WorkloadInstance {
   #deadline: NodeJS.Timeout | undefined;
   #nextId = 1;
   #memoryBytes = 0;
+  /** An http request is in the guest. */
+  #serving = false;
   #ended = false;
   #closing = false;
   #endedPromise: Promise<void> | undefined;
@@ -146,8 +148,9 @@ export class WorkloadInstance {
     return this.#memoryBytes;
   }
 
+  /** Calls queued or running, plus an http request in the guest. */
   get queued(): number {
-    return this.#queue.length + this.#inFlight.length;
+    return this.#queue.length + this.#inFlight.length + (this.#serving ? 1 : 0);
   }
 
   /** Queues a guest call. `timeoutMs` undefined means no deadline (a command's `run`). */
@@ -259,6 +262,7 @@ export class WorkloadInstance {
   /** An http request in the guest has the same deadline as a call; past it the worker ends (the only way to stop a loop). */
   #onRequest(message: Extract<WorkerToHost, { type: 'request' | 'responded' }>): void {
     clearTimeout(this.#deadline);
+    this.#serving = message.type === 'request';
     if (message.type === 'request') {
       const ms = this.#config.callTimeoutMs;
       this.#deadline = setTimeout(() => void this.#end({ reason: 'timeout', message: `handle did not return within limits.callTimeoutMs (${ms} ms)` }), ms);
@@ -268,6 +272,7 @@ export class WorkloadInstance {
     this.#listener.called?.('handle', message.ok, message);
     if (message.effects.length) this.#listener.effects(message.effects);
     if (message.error) this.#listener.requestFailed?.(message.error);
+    if (this.queued === 0) this.#notifyIdle();
   }
 
   #notifyIdle(): void {

@@ -185,7 +185,7 @@ export class Workload {
     clearInterval(this.#tickTimer);
     clearTimeout(this.#restartTimer);
     this.#accepting = false;
-    if (this.#kind === 'handler') await this.#instance?.idle(graceMs);
+    if (this.#kind !== 'command') await this.#instance?.idle(graceMs); // a handler's calls, an http request
     await this.stop();
   }
 
