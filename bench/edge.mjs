@@ -27,6 +27,9 @@ async function until(what, check, timeoutMs = 60_000) {
   }
 }
 
+/** BENCH_PROFILE=<dir>: CPU profiles of the module and the baseline (every thread) go there. */
+const profileFlags = () => (process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []);
+
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux). */
 function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -76,7 +79,7 @@ export async function edgeBench() {
   let module;
   try {
     // Baseline first: a plain module with the same SDK.
-    const baseline = spawn(process.execPath, [join(ROOT, 'bench/plain-module.mjs')], { env: { PATH: process.env.PATH, ...hub.env(), SECONDS: String(WINDOW_S * WINDOWS + 3) }, stdio: 'inherit' });
+    const baseline = spawn(process.execPath, [...profileFlags(), join(ROOT, 'bench/plain-module.mjs')], { env: { PATH: process.env.PATH, ...hub.env(), SECONDS: String(WINDOW_S * WINDOWS + 3) }, stdio: 'inherit' });
     const { rate: baselineRate, cpuUsPerMessage: baselineCpu } = await arrivalRate(hub, 'baseline', baseline.pid);
     await new Promise((r) => baseline.once('exit', r));
     hub.outputs.length = 0;
@@ -90,7 +93,7 @@ export async function edgeBench() {
       rmSync(join(dataDir, 'outbox'), { recursive: true, force: true }); // each run starts with an empty outbox
       hub.outputs.length = 0;
       const metricsPort = await freePort();
-      module = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []), join(ROOT, 'dist/cli/main.js'), 'start'], {
+      module = spawn(process.execPath, [...profileFlags(), join(ROOT, 'dist/cli/main.js'), 'start'], {
         env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'error', WASMHOST_OUTBOX_FSYNC: fsync, WASMHOST_METRICS_PORT: String(metricsPort) },
         stdio: 'inherit',
       });
