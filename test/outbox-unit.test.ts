@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { Outbox, OutboxWriter } from '../dist/outbox/index.js';
+import { Outbox, OutboxRefusal, OutboxWriter } from '../dist/outbox/index.js';
 import { createLogger } from '../dist/ops/index.js';
 import { tempDir, waitFor } from './helpers.js';
 
@@ -77,7 +77,9 @@ describe('Outbox', () => {
         writer.append('out', msg('x'.repeat(100)));
         accepted++;
       } catch (err) {
-        refusal = String(err);
+        expect(err).toBeInstanceOf(OutboxRefusal);
+        expect((err as OutboxRefusal).reason).toBe('backpressure');
+        refusal = (err as Error).message;
       }
     }
     expect(accepted).toBeGreaterThan(3);
@@ -91,6 +93,27 @@ describe('Outbox', () => {
         return false;
       }
     }, 5000);
+    outbox.close();
+    tmp.cleanup();
+  });
+
+  it('a write that fails (disk full) refuses that message only, with its reason; later messages still go out', async () => {
+    const seen: string[] = [];
+    const { tmp, outbox, handle } = setup({ send: async (m) => void seen.push(Buffer.from(m.msg.body).toString()) });
+    // The next segment is a link to /dev/full, where every write fails with ENOSPC (a real full disk).
+    const full = join(handle.dir, '0000000000000000.seg');
+    symlinkSync('/dev/full', full);
+    const writer = new OutboxWriter(handle.dir, 'd'.repeat(64), new BigInt64Array(handle.counters), handle.capBytes, handle.fsync);
+    expect(() => writer.append('out', msg('lost'))).toThrow(expect.objectContaining({ reason: 'io', message: expect.stringMatching(/^outbox write failed: ENOSPC/) }));
+    writer.close();
+    // Space again: a new writer on a real file carries on, and what it accepts goes out.
+    unlinkSync(full);
+    const next = new OutboxWriter(handle.dir, 'd'.repeat(64), new BigInt64Array(handle.counters), handle.capBytes, handle.fsync);
+    next.append('out', msg('kept'));
+    next.close();
+    outbox.writerClosed(handle.dir);
+    await waitFor('the accepted message sent', () => seen.length === 1, 5000);
+    expect(seen).toEqual(['kept']);
     outbox.close();
     tmp.cleanup();
   });

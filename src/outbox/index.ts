@@ -1,2 +1,2 @@
 export { Outbox, type OutboxSettings, type OutboxHandle, type AckingSend } from './outbox.js';
-export { OutboxWriter, type FsyncPolicy } from './writer.js';
+export { OutboxRefusal, OutboxWriter, type FsyncPolicy } from './writer.js';

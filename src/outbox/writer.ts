@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GuestMessage } from '../runtime/protocol.js';
 import { ACKED, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN } from './format.js';
@@ -7,12 +7,20 @@ import { ACKED, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 const INTERVAL_MS = 200;
 
-const backpressure = (unsent: number, cap: number) => `backpressure: ${unsent} bytes wait to be sent (outbox cap ${cap})`;
+/** Why `append` did not take a message; its text goes back to the guest as `err`. */
+export class OutboxRefusal extends Error {
+  constructor(readonly reason: 'backpressure' | 'io', message: string) {
+    super(message);
+  }
+}
+
+const backpressure = (unsent: number, cap: number) => new OutboxRefusal('backpressure', `backpressure: ${unsent} bytes wait to be sent (outbox cap ${cap})`);
 
 /**
  * The write side of one instance's outbox, in its worker: `telemetry.send` returns ok only after the
  * record is written here (a crashed or killed process loses nothing written; power loss, at most the
- * fsync interval). Past `capBytes` unsent, appends fail with `backpressure`.
+ * fsync interval). Past `capBytes` unsent, appends fail with `backpressure`; a failed write (disk
+ * full) fails that append only.
  */
 export class OutboxWriter {
   #fd = -1;
@@ -45,11 +53,29 @@ export class OutboxWriter {
     if (unsent >= this.capBytes) throw backpressure(unsent, this.capBytes);
     const line = Buffer.from(encodeRecord(randomUUID(), this.digest, output, msg, Date.now()));
     if (unsent + line.length > this.capBytes) throw backpressure(unsent, this.capBytes);
-    if (this.#fd < 0 || this.#segmentEnd - this.#start >= SEGMENT_BYTES) this.#rotate();
-    writeSync(this.#fd, line);
-    this.#segmentEnd += line.length;
-    if (this.fsync === 'always' || (this.fsync === 'interval' && Date.now() - this.#lastSync > INTERVAL_MS)) this.sync();
+    try {
+      if (this.#fd < 0 || this.#segmentEnd - this.#start >= SEGMENT_BYTES) this.#rotate();
+      writeSync(this.#fd, line);
+      this.#segmentEnd += line.length;
+      if (this.fsync === 'always' || (this.fsync === 'interval' && Date.now() - this.#lastSync > INTERVAL_MS)) this.sync();
+    } catch (err) {
+      this.#cutTornRecord();
+      throw new OutboxRefusal('io', `outbox write failed: ${(err as Error).message}`);
+    }
     Atomics.store(this.counters, WRITTEN, BigInt(this.#segmentEnd));
+  }
+
+  /**
+   * A write that failed part way (disk full) leaves part of a line: cut it, or the next record would
+   * be glued to it and both lost. The message was not accepted, so nothing acknowledged is cut.
+   */
+  #cutTornRecord(): void {
+    if (this.#fd < 0) return;
+    try {
+      ftruncateSync(this.#fd, this.#segmentEnd - this.#start);
+    } catch {
+      // nothing more to do here; the reader skips a torn line
+    }
   }
 
   sync(): void {

@@ -58,7 +58,7 @@ export type Effect =
   | { type: 'log'; level: LogLevel; message: string }
   /** Telemetry was appended to the outbox: the main thread reads it from there. */
   | { type: 'outbox'; count: number }
-  | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http' | 'storage'; reason: FailureReason | 'invalid' | 'denied' | 'backpressure' | 'quota'; detail: string; count: number };
+  | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http' | 'storage'; reason: FailureReason | 'invalid' | 'denied' | 'backpressure' | 'quota' | 'io'; detail: string; count: number };
 
 /** Measured in the worker around each guest call, for metrics. */
 export interface CallStats {

@@ -3,7 +3,7 @@ import type { GuestMessage, LogLevel, WorkerInit } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { TokenBucket } from '../token-bucket.js';
 import type { KvStore } from './kv-store.js';
-import type { OutboxWriter } from '../../outbox/writer.js';
+import { OutboxRefusal, type OutboxWriter } from '../../outbox/writer.js';
 
 /** Concrete topics only: wildcards belong in `subscribe`, not in `publish`. */
 const TOPIC = /^[^+#\u0000]{1,256}$/;
@@ -41,7 +41,7 @@ export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore
         try {
           outbox.append(output, checked); // durable before ok
         } catch (err) {
-          if (typeof err === 'string') refuse(effects, 'telemetry', 'backpressure', err);
+          if (err instanceof OutboxRefusal) refuse(effects, 'telemetry', err.reason, err.message);
           throw err;
         }
         effects.appended();
@@ -82,7 +82,7 @@ function kvImports(kv: KvStore | undefined): Record<string, unknown> {
 }
 
 /** Records the refusal and throws the message back to the guest as its `err`. */
-function refuse(effects: EffectBuffer, what: 'telemetry' | 'publish', reason: 'invalid' | 'budget' | 'backpressure', detail: string): never {
+function refuse(effects: EffectBuffer, what: 'telemetry' | 'publish', reason: 'invalid' | 'budget' | 'backpressure' | 'io', detail: string): never {
   effects.refuse(what, reason, detail);
   throw detail;
 }
