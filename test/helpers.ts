@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -58,4 +59,14 @@ export function parseExposition(text: string): Sample[] {
 /** The value of the one sample named `name` whose labels include `labels`; undefined if none. */
 export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+/**
+ * Runs an ES module `script` in a child Node whose files may not grow past `kb` KB (ulimit -f), with
+ * SIGXFSZ ignored: writes past the limit come back short, as on a full disk. Returns its stdout.
+ */
+export function runWithFileSizeLimit(kb: number, script: string): string {
+  const child = spawnSync('bash', ['-c', `ulimit -f ${kb} && exec "$0" --input-type=module -e "$1"`, process.execPath, `process.on('SIGXFSZ', () => {});\n${script}`], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`child failed (${child.status}): ${child.stderr}`);
+  return child.stdout;
 }

@@ -1,8 +1,8 @@
-import { existsSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Outbox, OutboxRefusal, OutboxWriter } from '../dist/outbox/index.js';
 import { createLogger } from '../dist/ops/index.js';
-import { tempDir, waitFor } from './helpers.js';
+import { ROOT, runWithFileSizeLimit, tempDir, waitFor } from './helpers.js';
 
 const msg = (text: string) => ({ body: Buffer.from(text), contentType: 'text/plain', properties: [['k', 'v']] as Array<[string, string]> });
 
@@ -116,6 +116,23 @@ describe('Outbox', () => {
     expect(seen).toEqual(['kept']);
     outbox.close();
     tmp.cleanup();
+  });
+
+  it('a write cut short (file size limit, as on a full disk) leaves no half record behind', () => {
+    const dir = tempDir();
+    // A child with a 4 KB file size limit (ulimit -f) appends ~300-byte records until one is refused.
+    const script = `const { OutboxWriter } = await import(${JSON.stringify(join(ROOT, 'dist/outbox/index.js'))});
+      const writer = new OutboxWriter(${JSON.stringify(dir.path)}, 'd'.repeat(64), new BigInt64Array(new SharedArrayBuffer(16)), 1 << 20, 'never');
+      let accepted = 0;
+      try { for (;;) { writer.append('out', { body: Buffer.alloc(150, 65), contentType: 'text/plain', properties: [] }); accepted++; } }
+      catch (err) { console.log(JSON.stringify({ accepted, reason: err.reason, message: err.message })); }`;
+    const stdout = runWithFileSizeLimit(4, script);
+    const result = JSON.parse(stdout) as { accepted: number; reason: string; message: string };
+    expect(result).toMatchObject({ reason: 'io', message: expect.stringMatching(/^outbox write failed: short write/) });
+    const segment = readFileSync(join(dir.path, '0000000000000000.seg'), 'utf8');
+    expect(segment.endsWith('\n')).toBe(true);
+    expect(segment.split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown)).toHaveLength(result.accepted);
+    dir.cleanup();
   });
 
   it('drops messages older than the time to live, counts and logs them', async () => {

@@ -6,7 +6,7 @@ import { KvStore } from '../dist/runtime/worker/kv-store.js';
 import { hostAllowed } from '../dist/runtime/worker/sandbox.js';
 import { diffSpecs, mergePatch, validateDesired } from '../dist/spec/index.js';
 import { fitReported, reportedPatch, MAX_REPORTED_BYTES } from '../dist/edge/reported.js';
-import { tempDir } from './helpers.js';
+import { ROOT, runWithFileSizeLimit, tempDir } from './helpers.js';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -113,7 +113,30 @@ describe('KvStore', () => {
     expect(again.listKeys('')).toEqual(['a']);
     expect(() => again.set('', Buffer.from('x'))).toThrow('key must be');
     expect(() => again.set('big', new Uint8Array(70_000))).toThrow('limit is 65536');
+    // What is written after the torn line is not glued to it (and lost) at the next open.
+    again.set('d', Buffer.from('4'));
     again.close();
+    const third = new KvStore(dir.path);
+    expect(third.listKeys('')).toEqual(['a', 'd']);
+    third.close();
+    dir.cleanup();
+  });
+  it('a write cut short (file size limit, as on a full disk) is an err for the guest and leaves the log as it was', () => {
+    const dir = tempDir();
+    // A child with a 4 KB file size limit (ulimit -f): the write of an 8 KB record stops at the limit.
+    const script = `const { KvStore } = await import(${JSON.stringify(join(ROOT, 'dist/runtime/worker/kv-store.js'))});
+      const kv = new KvStore(${JSON.stringify(dir.path)});
+      kv.set('a', Buffer.from('1'));
+      let error = '';
+      try { kv.set('big', Buffer.alloc(6000, 1)); } catch (err) { error = String(err); }
+      console.log(JSON.stringify({ error, inMemory: kv.get('big') !== undefined }));`;
+    const stdout = runWithFileSizeLimit(4, script);
+    expect(JSON.parse(stdout)).toEqual({ error: expect.stringMatching(/^kv write failed: short write: \d+ of \d+ bytes/), inMemory: false });
+    const back = new KvStore(dir.path);
+    expect(back.listKeys('')).toEqual(['a']);
+    back.set('c', Buffer.from('3')); // and the log takes new records after it
+    back.close();
+    expect(new KvStore(dir.path).listKeys('')).toEqual(['a', 'c']);
     dir.cleanup();
   });
   it('compacts a log that is mostly dead and keeps the live values', () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { writeFully } from '../durable-write.js';
 import { join } from 'node:path';
 import type { GuestMessage } from '../runtime/protocol.js';
 import { ACKED, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN } from './format.js';
@@ -55,7 +56,7 @@ export class OutboxWriter {
     if (unsent + line.length > this.capBytes) throw backpressure(unsent, this.capBytes);
     try {
       if (this.#fd < 0 || this.#segmentEnd - this.#start >= SEGMENT_BYTES) this.#rotate();
-      writeSync(this.#fd, line);
+      writeFully(this.#fd, line);
       this.#segmentEnd += line.length;
       if (this.fsync === 'always' || (this.fsync === 'interval' && Date.now() - this.#lastSync > INTERVAL_MS)) this.sync();
     } catch (err) {

@@ -1,4 +1,5 @@
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { writeFully } from '../../durable-write.js';
 import { join } from 'node:path';
 
 export const KV_MAX_KEY_BYTES = 256;
@@ -22,8 +23,11 @@ export class KvStore {
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
     this.#file = join(dir, 'kv.log');
-    if (existsSync(this.#file)) this.#load(readFileSync(this.#file, 'utf8'));
+    const text = existsSync(this.#file) ? readFileSync(this.#file, 'utf8') : '';
+    this.#load(text);
     this.#fd = openSync(this.#file, 'a');
+    // A torn last line (power cut mid-write) is cut, or the next record would be glued to it and lost.
+    if (text && !text.endsWith('\n')) ftruncateSync(this.#fd, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
   }
 
   get(key: string): Uint8Array | undefined {
@@ -55,25 +59,46 @@ export class KvStore {
     closeSync(this.#fd);
   }
 
+  /** Durable before it returns; a failed write (disk full) is an err for the guest and leaves the log as it was. */
   #append(record: Record_): void {
-    const line = JSON.stringify(record) + '\n';
-    writeSync(this.#fd, line);
-    fdatasyncSync(this.#fd);
-    this.#logBytes += Buffer.byteLength(line);
+    const line = Buffer.from(JSON.stringify(record) + '\n');
+    const size = fstatSync(this.#fd).size;
+    try {
+      writeFully(this.#fd, line);
+      fdatasyncSync(this.#fd);
+    } catch (err) {
+      try {
+        ftruncateSync(this.#fd, size);
+      } catch {
+        // the next open cuts a torn last line
+      }
+      throw `kv write failed: ${(err as Error).message}`;
+    }
+    this.#logBytes += line.length;
     if (this.#logBytes > 2 * this.#liveBytes + 64 * 1024) this.#compact();
   }
 
+  /** Rewrites the log with the live values only; if that fails, the old log stays (it is complete). */
   #compact(): void {
     const tmp = `${this.#file}.tmp`;
-    const fd = openSync(tmp, 'w');
     let bytes = 0;
-    for (const [k, v] of this.#entries) {
-      const line = JSON.stringify({ k, v: Buffer.from(v).toString('base64') }) + '\n';
-      bytes += writeSync(fd, line);
+    try {
+      const fd = openSync(tmp, 'w');
+      try {
+        for (const [k, v] of this.#entries) {
+          const line = Buffer.from(JSON.stringify({ k, v: Buffer.from(v).toString('base64') }) + '\n');
+          writeFully(fd, line);
+          bytes += line.length;
+        }
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.#file);
+    } catch {
+      rmSync(tmp, { force: true });
+      return;
     }
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.#file);
     closeSync(this.#fd);
     this.#fd = openSync(this.#file, 'a');
     this.#logBytes = bytes;
