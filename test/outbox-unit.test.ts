@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Outbox, OutboxRefusal, OutboxWriter } from '../dist/outbox/index.js';
 import { createLogger } from '../dist/ops/index.js';
@@ -62,6 +62,39 @@ describe('Outbox', () => {
     await waitFor('all sent', () => seen.length >= 1200, 10_000);
     expect(seen).toEqual(Array.from({ length: 1200 }, (_, i) => i));
     await waitFor('folder removed', () => !existsSync(handle.dir), 5000);
+    outbox.close();
+    tmp.cleanup();
+  });
+
+  it('sends text bodies as text and any other body byte for byte, with the writer\'s digest', async () => {
+    const got: Array<{ body: Uint8Array | string; digest: string }> = [];
+    const { tmp, outbox, handle, writer } = setup({ send: async (m) => void got.push({ body: m.msg.body, digest: (m as unknown as { digest: string }).digest }) });
+    writer.append('out', { body: Buffer.from('{"t":21.5,"unit":"°C"}'), contentType: 'application/json', properties: [] });
+    writer.append('out', { body: Buffer.from([0xff, 0xfe, 0x00, 0x41]), contentType: 'text/plain', properties: [] }); // labelled text, not UTF-8
+    writer.append('out', { body: Buffer.from([1, 2, 3]), contentType: 'application/octet-stream', properties: [] });
+    writer.close();
+    outbox.writerClosed(handle.dir);
+    await waitFor('all three sent', () => got.length === 3, 5000);
+    expect(got[0]).toEqual({ body: '{"t":21.5,"unit":"°C"}', digest: 'd'.repeat(64) });
+    expect([...Buffer.from(got[1]!.body as Uint8Array)]).toEqual([0xff, 0xfe, 0x00, 0x41]);
+    expect([...Buffer.from(got[2]!.body as Uint8Array)]).toEqual([1, 2, 3]);
+    outbox.close();
+    tmp.cleanup();
+  });
+
+  it('replays an outbox written by the previous record format (digest and base64 body in each record)', async () => {
+    const tmp = tempDir();
+    const legacy = join(tmp.path, 'outbox', 'w', 'old-instance');
+    mkdirSync(legacy, { recursive: true });
+    const record = { i: 'id-1', d: 'e'.repeat(64), t: Date.now(), o: 'out', c: 'text/plain', p: [], b: Buffer.from('from before').toString('base64') };
+    writeFileSync(join(legacy, '0000000000000000.seg'), `${JSON.stringify(record)}\n`);
+    const got: Array<{ text: string; digest: string; id: string }> = [];
+    const outbox = new Outbox({ dir: join(tmp.path, 'outbox'), capBytes: 1 << 20, ttlMs: 60_000, fsync: 'never', window: 4 }, async (m) => {
+      got.push({ text: Buffer.from(m.msg.body).toString(), digest: m.digest, id: m.messageId });
+    }, createLogger('error', () => undefined));
+    outbox.recover();
+    await waitFor('replayed', () => got.length === 1, 5000);
+    expect(got[0]).toEqual({ text: 'from before', digest: 'e'.repeat(64), id: 'id-1' });
     outbox.close();
     tmp.cleanup();
   });

@@ -1,10 +1,10 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import type { OutboundMessage, TelemetrySink } from '../supervisor/index.js';
+import { bodyText, type OutboundMessage, type TelemetrySink } from '../supervisor/index.js';
 
 /** One line per message, as local mode prints and stores it. */
 export function messageToJson(m: OutboundMessage, time = new Date()): string {
-  const text = Buffer.from(m.msg.body).toString('utf8');
+  const text = bodyText(m.msg.body);
   let body: unknown = text;
   if (m.msg.contentType === 'application/json') {
     try {

@@ -1,17 +1,24 @@
 import type { GuestMessage } from '../runtime/protocol.js';
+import { isTextContentType } from '../supervisor/sink.js';
 
-/** One outbox record: a JSON line. `i` is the messageId sent with every try (duplicates can be removed downstream). */
+/**
+ * One outbox record: a JSON line. `i` is the messageId sent with every try (duplicates can be removed
+ * downstream). A text body (JSON, text/*) is kept as text in `s`, any other in base64 in `b`. The
+ * workload version's digest is written once per outbox folder (DIGEST_FILE); records from before that
+ * carry it in `d`.
+ */
 export interface OutboxRecord {
   i: string;
-  /** Digest of the workload version that sent it. */
-  d: string;
+  d?: string;
   t: number;
   o: string;
   c: string | null;
   p: Array<[string, string]>;
-  b: string;
+  b?: string;
+  s?: string;
 }
 
+export const DIGEST_FILE = 'digest';
 export const SEGMENT_BYTES = 4 * 1024 * 1024;
 /** Shared counters between a workload's worker (writer) and the main thread (reader). */
 export const WRITTEN = 0;
@@ -25,7 +32,23 @@ export function segmentStart(name: string): number {
   return Number(name.slice(0, 16));
 }
 
-export function encodeRecord(id: string, digest: string, output: string, msg: GuestMessage, now: number): string {
-  const record: OutboxRecord = { i: id, d: digest, t: now, o: output, c: msg.contentType ?? null, p: msg.properties, b: Buffer.from(msg.body).toString('base64') };
-  return `${JSON.stringify(record)}\n`;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeRecord(id: string, output: string, msg: GuestMessage, now: number): string {
+  const base = { i: id, t: now, o: output, c: msg.contentType ?? null, p: msg.properties };
+  const text = isTextContentType(msg.contentType) ? decodeText(msg.body) : undefined;
+  return `${JSON.stringify(text === undefined ? { ...base, b: Buffer.from(msg.body).toString('base64') } : { ...base, s: text })}\n`;
+}
+
+/** The record's body: text as it was stored, anything else as bytes. */
+export function recordBody(record: OutboxRecord): Uint8Array | string {
+  return record.s ?? Buffer.from(record.b ?? '', 'base64');
+}
+
+function decodeText(body: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(body);
+  } catch {
+    return undefined; // labelled text but not UTF-8: kept as bytes, exactly
+  }
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../ops/index.js';
 import type { OutboundMessage } from '../supervisor/sink.js';
 import type { FsyncPolicy } from './writer.js';
 import { OutboxReader } from './reader.js';
-import { segmentStart, WRITTEN, type OutboxRecord } from './format.js';
+import { DIGEST_FILE, recordBody, segmentStart, WRITTEN, type OutboxRecord } from './format.js';
 
 export interface OutboxSettings {
   readonly dir: string;
@@ -112,10 +112,11 @@ export class Outbox {
 
   #start(workload: string, dir: string, counters: SharedArrayBuffer): { reader: OutboxReader } {
     const count = (map: Map<string, number>) => (n: number) => void map.set(workload, (map.get(workload) ?? 0) + n);
+    let digest: string | undefined; // read at the first send: the writer makes the file when it starts
     const reader = new OutboxReader(dir, new BigInt64Array(counters), {
       window: this.settings.window,
       ttlMs: this.settings.ttlMs,
-      send: (record) => this.send(toMessage(workload, record)),
+      send: (record) => this.send(toMessage(workload, (digest ??= folderDigest(dir)), record)),
       delivered: count(this.#delivered),
       expired: (n) => {
         count(this.#expired)(n);
@@ -142,12 +143,21 @@ function writtenOnDisk(dir: string): number {
   return last ? segmentStart(last) + statSync(join(dir, last)).size : 0;
 }
 
-function toMessage(workload: string, record: OutboxRecord): OutboundMessage & { messageId: string } {
+function toMessage(workload: string, digest: string, record: OutboxRecord): OutboundMessage & { messageId: string } {
   return {
     workload,
-    digest: record.d,
+    digest: record.d ?? digest,
     output: record.o,
     messageId: record.i,
-    msg: { body: Buffer.from(record.b, 'base64'), contentType: record.c ?? undefined, properties: record.p },
+    msg: { body: recordBody(record), contentType: record.c ?? undefined, properties: record.p },
   };
+}
+
+/** The digest its writer recorded for an outbox folder ('' if it never got that far). */
+function folderDigest(dir: string): string {
+  try {
+    return readFileSync(join(dir, DIGEST_FILE), 'utf8');
+  } catch {
+    return '';
+  }
 }

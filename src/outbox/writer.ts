@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { writeFully } from '../durable-write.js';
 import { join } from 'node:path';
 import type { GuestMessage } from '../runtime/protocol.js';
-import { ACKED, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN } from './format.js';
+import { ACKED, DIGEST_FILE, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN } from './format.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 const INTERVAL_MS = 200;
@@ -32,12 +32,14 @@ export class OutboxWriter {
 
   constructor(
     private readonly dir: string,
-    private readonly digest: string,
+    digest: string,
     private readonly counters: BigInt64Array,
     private readonly capBytes: number,
     private readonly fsync: FsyncPolicy,
   ) {
     mkdirSync(dir, { recursive: true });
+    const digestFile = join(dir, DIGEST_FILE);
+    if (!existsSync(digestFile)) writeFileSync(digestFile, digest); // once per folder, not in every record
     const segments = readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
     const last = segments.at(-1);
     if (last) {
@@ -52,7 +54,7 @@ export class OutboxWriter {
     const unsent = Number(Atomics.load(this.counters, WRITTEN) - Atomics.load(this.counters, ACKED));
     // Checked before encoding too: a guest held back by backpressure should cost little per refused send.
     if (unsent >= this.capBytes) throw backpressure(unsent, this.capBytes);
-    const line = Buffer.from(encodeRecord(randomUUID(), this.digest, output, msg, Date.now()));
+    const line = Buffer.from(encodeRecord(randomUUID(), output, msg, Date.now()));
     if (unsent + line.length > this.capBytes) throw backpressure(unsent, this.capBytes);
     try {
       if (this.#fd < 0 || this.#segmentEnd - this.#start >= SEGMENT_BYTES) this.#rotate();
