@@ -2,28 +2,23 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
-import { OutboxWriter, type Outbox, type OutboxHandle } from '../outbox/index.js';
 import { LogRing, type Logger } from '../ops/index.js';
-import { TokenBucket, type CallStats, type Effect, type ExportName, type Engine, type Fatal, type FailureReason, type GuestMessage, type HandlerCall, type LogLevel, type WorkloadInstance, type WorkloadKind } from '../runtime/index.js';
+import type { CallStats, Effect, ExportName, Engine, Fatal, FailureReason, GuestMessage, HandlerCall, LogLevel, WorkloadInstance, WorkloadKind } from '../runtime/index.js';
 import type { WorkloadSpec } from '../spec/index.js';
 import { decideAfterExit, type BackoffSettings } from './restart-policy.js';
 import type { WorkloadMeter } from './meter.js';
-import type { TelemetrySink } from './sink.js';
+import { WorkloadOutput, type OutputContext } from './workload-output.js';
 import type { WorkloadState, WorkloadStatus } from './status.js';
 
-/** What a Workload needs from the host; the Supervisor provides it. */
-export interface WorkloadContext {
+/** What a Workload needs from the host (its output side's needs included); the Supervisor provides it. */
+export interface WorkloadContext extends OutputContext {
   readonly engine: Engine;
   readonly fetcher: Fetcher;
   readonly dataDir: string;
   readonly backoff: BackoffSettings;
   readonly log: Logger;
-  readonly sink: TelemetrySink;
-  /** Durable telemetry (IoT Edge mode); without it telemetry goes straight to the sink. */
-  readonly outbox: Outbox | undefined;
   /** The interface http workloads listen on (their port is their own, from capabilities.listen). */
   readonly listenHost: string;
-  publish(from: string, topic: string, msg: GuestMessage): void;
   statusChanged(name: string): void;
   /** The workload reached running with this digest: its last-known-good version, kept in the cache. */
   healthy(name: string, digest: string): void;
@@ -52,7 +47,7 @@ export class Workload {
   readonly #ctx: WorkloadContext;
   readonly #log: Logger;
   readonly #meter: WorkloadMeter;
-  readonly #stdoutBudget: TokenBucket;
+  readonly #output: WorkloadOutput;
   #state: WorkloadState = 'stopped';
   #since: number;
   #instance: WorkloadInstance | undefined;
@@ -68,12 +63,6 @@ export class Workload {
   /** Bumped on every launch and stop, so late results of an older launch are ignored. */
   #generation = 0;
   #accepting = true;
-  /** The current instance's outbox, and the one its stdout lines go to (commands). */
-  #outbox: OutboxHandle | undefined;
-  #stdoutBox: { handle: OutboxHandle; writer: OutboxWriter } | undefined;
-  #sent = 0;
-  #refused = 0;
-  #dropped = 0;
   /** Set while started as an update candidate: settles when it is running, or fails to get there. */
   #candidate: { resolve: () => void; reject: (err: Error) => void; beforeInstance: () => Promise<void> } | undefined;
   /** Set while held for an update: calls wait here (see hold()). */
@@ -88,7 +77,10 @@ export class Workload {
     this.#log = ctx.log.forWorkload(spec.name);
     this.#meter = ctx.meter(spec.name);
     this.#since = ctx.now();
-    this.#stdoutBudget = new TokenBucket(spec.limits.messagesPerSecond);
+    this.#output = new WorkloadOutput(spec.name, spec.limits.messagesPerSecond, ctx, {
+      guestLog: (level, text) => this.#guestLog(level, text),
+      warn: (text) => this.#warnInStatus(text),
+    });
   }
 
   get name(): string {
@@ -122,9 +114,9 @@ export class Workload {
       nextRestartAt: this.#nextRestartAt === null ? null : new Date(this.#nextRestartAt).toISOString(),
       rolledBackFrom: this.rolledBackFrom,
       desiredVersion: this.desiredVersion,
-      messagesSent: this.#sent,
-      messagesRefused: this.#refused,
-      messagesDropped: this.#dropped,
+      messagesSent: this.#output.sent,
+      messagesRefused: this.#output.refused,
+      messagesDropped: this.#output.dropped,
     };
   }
 
@@ -211,7 +203,7 @@ export class Workload {
   /** Delivers an edgeHub input or local topic message; dropped (and counted) when not running. */
   deliver(source: string, msg: GuestMessage): void {
     this.#call({ fn: 'onMessage', source, msg }).catch((err: unknown) => {
-      if (isWasmhostError(err, 'WH_ERR_NOT_RUNNING') || isWasmhostError(err, 'WH_ERR_QUEUE_FULL')) this.#dropped++;
+      if (isWasmhostError(err, 'WH_ERR_NOT_RUNNING') || isWasmhostError(err, 'WH_ERR_QUEUE_FULL')) this.#output.dropped++;
       else if (isWasmhostError(err, 'WH_ERR_GUEST')) this.#guestError('on-message', err);
     });
   }
@@ -277,7 +269,7 @@ export class Workload {
         storageQuotaBytes: spec.capabilities.storage && spec.capabilities.storage.quotaMb * 1048576,
         listen: spec.capabilities.listen && { port: spec.capabilities.listen.port, host: this.#ctx.listenHost },
         kvDir: join(workloadDir, 'kv'),
-        outbox: this.#openOutbox(blob.digest),
+        outbox: this.#output.instanceStarting(blob.digest, this.#kind),
       },
       this.#listener(current),
     );
@@ -301,29 +293,6 @@ export class Workload {
         (err: unknown) => current() && isWasmhostError(err, 'WH_ERR_GUEST') && this.#commandEnded(instance, 1),
       );
     }
-  }
-
-  #openOutbox(digest: string): OutboxHandle | undefined {
-    const outbox = this.#ctx.outbox;
-    this.#closeOutbox();
-    if (!outbox) return undefined;
-    this.#outbox = outbox.open(this.name);
-    if (this.#kind === 'command') {
-      const handle = outbox.open(this.name);
-      this.#stdoutBox = { handle, writer: new OutboxWriter(handle.dir, digest, new BigInt64Array(handle.counters), handle.capBytes, handle.fsync) };
-    }
-    return this.#outbox;
-  }
-
-  /** The instance is gone: its outboxes are removed once what is in them is sent. */
-  #closeOutbox(): void {
-    if (this.#outbox) this.#ctx.outbox?.writerClosed(this.#outbox.dir);
-    if (this.#stdoutBox) {
-      this.#stdoutBox.writer.close();
-      this.#ctx.outbox?.writerClosed(this.#stdoutBox.handle.dir);
-    }
-    this.#outbox = undefined;
-    this.#stdoutBox = undefined;
   }
 
   #tick(): void {
@@ -359,9 +328,9 @@ export class Workload {
   #listener(current: () => boolean) {
     return {
       effects: (effects: Effect[]) => {
-        if (current()) for (const effect of effects) this.#effect(effect);
+        if (current()) for (const effect of effects) this.#output.effect(effect);
       },
-      stdout: (line: string) => current() && this.#stdout(line),
+      stdout: (line: string) => current() && this.#output.stdoutLine(line),
       stderr: (line: string) => current() && this.#guestLog(this.#kind === 'command' ? 'info' : 'warn', line),
       called: (fn: ExportName, ok: boolean, stats: CallStats) => this.#meter.called(fn, ok, stats),
       requestFailed: (error: string) => current() && this.#warnInStatus(`an http request failed, answered 500: ${error}`),
@@ -373,49 +342,6 @@ export class Workload {
     };
   }
 
-  #effect(effect: Effect): void {
-    switch (effect.type) {
-      case 'telemetry':
-        this.#sent++;
-        this.#ctx.sink.send({ workload: this.name, digest: this.#digest ?? '', output: effect.output, msg: effect.msg });
-        return;
-      case 'publish':
-        this.#ctx.publish(this.name, effect.topic, effect.msg);
-        return;
-      case 'log':
-        return this.#guestLog(effect.level, effect.message);
-      case 'outbox':
-        if (this.#outbox) this.#ctx.outbox?.notify(this.#outbox.dir);
-        return;
-      case 'refused': {
-        if (effect.what === 'telemetry' || effect.what === 'publish') this.#refused += effect.count;
-        this.#warnInStatus(`${effect.what} refused (${effect.reason}) x${effect.count}: ${effect.detail}`);
-      }
-    }
-  }
-
-  /** A command's stdout line is a telemetry message on output `<workload name>`. */
-  #stdout(line: string): void {
-    if (this.#kind !== 'command') return this.#guestLog('info', line);
-    if (!this.#stdoutBudget.take()) {
-      this.#refused++;
-      return;
-    }
-    const isJson = /^\s*[{[]/.test(line) && isJsonText(line);
-    const msg = { body: Buffer.from(line), contentType: isJson ? 'application/json' : 'text/plain', properties: [] };
-    if (this.#stdoutBox) {
-      try {
-        this.#stdoutBox.writer.append(this.name, msg);
-        this.#ctx.outbox?.notify(this.#stdoutBox.handle.dir);
-      } catch {
-        this.#refused++; // backpressure: the outbox is full
-      }
-      return;
-    }
-    this.#sent++;
-    this.#ctx.sink.send({ workload: this.name, digest: this.#digest ?? '', output: this.name, msg });
-  }
-
   #guestLog(level: LogLevel, text: string): void {
     this.logs.push(level, text);
     this.#log.log(level, `guest: ${text}`);
@@ -423,7 +349,7 @@ export class Workload {
 
   #exited(clean: boolean, reason: FailureReason, code: number | null, text: string): void {
     this.#instance = undefined;
-    this.#closeOutbox();
+    this.#output.instanceEnded();
     clearInterval(this.#tickTimer);
     this.#lastExit = { reason, code };
     this.logs.push(clean ? 'info' : 'error', text);
@@ -463,7 +389,7 @@ export class Workload {
     const instance = this.#instance;
     this.#instance = undefined;
     await instance?.stop();
-    this.#closeOutbox();
+    this.#output.instanceEnded();
   }
 
   #setState(state: WorkloadState, at = this.#ctx.now()): void {
@@ -484,15 +410,6 @@ function isFatalCode(err: unknown): FailureReason | undefined {
   if (isWasmhostError(err, 'WH_ERR_TRAP')) return 'trap';
   if (isWasmhostError(err, 'WH_ERR_EXIT')) return 'exit';
   return undefined;
-}
-
-function isJsonText(line: string): boolean {
-  try {
-    JSON.parse(line);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Reported properties must stay small: long errors are cut. */

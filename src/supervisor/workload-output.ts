@@ -1,0 +1,116 @@
+import { OutboxWriter, type Outbox, type OutboxHandle } from '../outbox/index.js';
+import { TokenBucket, type Effect, type GuestMessage, type LogLevel, type WorkloadKind } from '../runtime/index.js';
+import type { TelemetrySink } from './sink.js';
+
+/** What the output side needs from the host (a part of WorkloadContext). */
+export interface OutputContext {
+  readonly sink: TelemetrySink;
+  /** Durable telemetry (IoT Edge mode); without it telemetry goes straight to the sink. */
+  readonly outbox: Outbox | undefined;
+  publish(from: string, topic: string, msg: GuestMessage): void;
+}
+
+/** How the output side tells its workload what happened. */
+export interface OutputReports {
+  guestLog(level: LogLevel, text: string): void;
+  /** A problem the workload lives on with (a refusal): log and status. */
+  warn(text: string): void;
+}
+
+/**
+ * Where one workload's output goes: telemetry (to the sink, or through the running instance's
+ * outbox), local topics, guest log lines, refusals, and a command's stdout lines as telemetry on
+ * output `<workload name>`. Counts what was sent, refused and dropped for the status.
+ */
+export class WorkloadOutput {
+  sent = 0;
+  refused = 0;
+  dropped = 0;
+  readonly #stdoutBudget: TokenBucket;
+  #digest = '';
+  #kind: WorkloadKind | null = null;
+  /** The running instance's outbox, and the one its stdout lines go to (commands). */
+  #outbox: OutboxHandle | undefined;
+  #stdoutBox: { handle: OutboxHandle; writer: OutboxWriter } | undefined;
+
+  constructor(private readonly name: string, messagesPerSecond: number, private readonly ctx: OutputContext, private readonly reports: OutputReports) {
+    this.#stdoutBudget = new TokenBucket(messagesPerSecond);
+  }
+
+  /** A new instance starts: in IoT Edge mode it gets an outbox of its own (a command one more, for stdout). */
+  instanceStarting(digest: string, kind: WorkloadKind | null): OutboxHandle | undefined {
+    this.instanceEnded();
+    this.#digest = digest;
+    this.#kind = kind;
+    const outbox = this.ctx.outbox;
+    if (!outbox) return undefined;
+    this.#outbox = outbox.open(this.name);
+    if (kind === 'command') {
+      const handle = outbox.open(this.name);
+      this.#stdoutBox = { handle, writer: new OutboxWriter(handle.dir, digest, new BigInt64Array(handle.counters), handle.capBytes, handle.fsync) };
+    }
+    return this.#outbox;
+  }
+
+  /** The instance is gone: its outboxes are removed once what is in them is sent. */
+  instanceEnded(): void {
+    if (this.#outbox) this.ctx.outbox?.writerClosed(this.#outbox.dir);
+    if (this.#stdoutBox) {
+      this.#stdoutBox.writer.close();
+      this.ctx.outbox?.writerClosed(this.#stdoutBox.handle.dir);
+    }
+    this.#outbox = undefined;
+    this.#stdoutBox = undefined;
+  }
+
+  effect(effect: Effect): void {
+    switch (effect.type) {
+      case 'telemetry':
+        this.sent++;
+        this.ctx.sink.send({ workload: this.name, digest: this.#digest, output: effect.output, msg: effect.msg });
+        return;
+      case 'publish':
+        this.ctx.publish(this.name, effect.topic, effect.msg);
+        return;
+      case 'log':
+        return this.reports.guestLog(effect.level, effect.message);
+      case 'outbox':
+        if (this.#outbox) this.ctx.outbox?.notify(this.#outbox.dir);
+        return;
+      case 'refused':
+        if (effect.what === 'telemetry' || effect.what === 'publish') this.refused += effect.count;
+        this.reports.warn(`${effect.what} refused (${effect.reason}) x${effect.count}: ${effect.detail}`);
+    }
+  }
+
+  /** A line the guest printed: a command's is a telemetry message, any other guest's a log line. */
+  stdoutLine(line: string): void {
+    if (this.#kind !== 'command') return this.reports.guestLog('info', line);
+    if (!this.#stdoutBudget.take()) {
+      this.refused++;
+      return;
+    }
+    const isJson = /^\s*[{[]/.test(line) && isJsonText(line);
+    const msg = { body: Buffer.from(line), contentType: isJson ? 'application/json' : 'text/plain', properties: [] };
+    if (this.#stdoutBox) {
+      try {
+        this.#stdoutBox.writer.append(this.name, msg);
+        this.ctx.outbox?.notify(this.#stdoutBox.handle.dir);
+      } catch {
+        this.refused++; // backpressure, or the disk is full
+      }
+      return;
+    }
+    this.sent++;
+    this.ctx.sink.send({ workload: this.name, digest: this.#digest, output: this.name, msg });
+  }
+}
+
+function isJsonText(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
