@@ -11,6 +11,8 @@ import forge from 'node-forge';
 
 export const USER = 'wasmhost';
 export const PASSWORD = 'correct horse battery staple';
+/** The refresh token the token server accepts (an ACR `identitytoken` stand-in). */
+export const REFRESH_TOKEN = 'refresh-token-for-wasmhost-tests';
 
 const b64url = (data) => Buffer.from(data).toString('base64url');
 
@@ -29,12 +31,8 @@ async function startTokenServer(dir) {
   const certDer = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
   writeFileSync(join(dir, 'token.crt'), certPem);
   const requests = [];
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://token');
-    const auth = req.headers.authorization ?? '';
-    requests.push({ scope: url.searchParams.get('scope'), authorized: auth !== '' });
-    if (auth !== `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`) return res.writeHead(401).end();
-    const access = (url.searchParams.getAll('scope')).map((s) => {
+  const grant = (req, res, scopes) => {
+    const access = scopes.map((s) => {
       const [type, name, actions] = s.split(':');
       return { type, name, actions: actions.split(',') };
     });
@@ -42,7 +40,27 @@ async function startTokenServer(dir) {
     const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', x5c: [certDer.toString('base64')] }));
     const payload = b64url(JSON.stringify({ iss: 'wasmhost-test-issuer', sub: USER, aud: 'wasmhost-test-registry', exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access }));
     const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(keys.privateKey).toString('base64url');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${header}.${payload}.${signature}` }));
+    const token = `${header}.${payload}.${signature}`;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(req.method === 'POST' ? { access_token: token } : { token }));
+  };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://token');
+    if (req.method === 'POST') {
+      // OAuth2 refresh token grant, as ACR's /oauth2/token takes an identitytoken.
+      let body = '';
+      req.on('data', (c) => (body += c)).on('end', () => {
+        const form = new URLSearchParams(body);
+        const authorized = form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === REFRESH_TOKEN;
+        requests.push({ scope: form.get('scope'), authorized, grant: 'refresh_token' });
+        if (!authorized) return res.writeHead(401).end();
+        grant(req, res, form.getAll('scope'));
+      });
+      return;
+    }
+    const auth = req.headers.authorization ?? '';
+    requests.push({ scope: url.searchParams.get('scope'), authorized: auth !== '' });
+    if (auth !== `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`) return res.writeHead(401).end();
+    grant(req, res, url.searchParams.getAll('scope'));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return { server, requests, realm: `http://127.0.0.1:${server.address().port}/token` };
@@ -76,10 +94,14 @@ export async function startRegistry({ auth = 'none' } = {}) {
   }
   const authFile = join(dir, 'auth.json');
   writeFileSync(authFile, JSON.stringify({ auths: { [`127.0.0.1:${port}`]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }));
+  const identityTokenAuthFile = join(dir, 'auth-identitytoken.json');
+  writeFileSync(identityTokenAuthFile, JSON.stringify({ auths: { [`127.0.0.1:${port}`]: { identitytoken: REFRESH_TOKEN } } }));
   return {
     host: `127.0.0.1:${port}`,
     /** A Docker-style config.json with this registry's credentials (for WASMHOST_REGISTRY_AUTH_FILE). */
     authFile,
+    /** The same with an `identitytoken` (refresh token), as `az acr login` writes for an Entra identity. */
+    identityTokenAuthFile,
     tokenRequests: token?.requests ?? [],
     async stop() {
       proc.kill('SIGTERM');

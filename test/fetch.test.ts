@@ -74,6 +74,11 @@ describe.each(['none', 'basic', 'token'] as const)('OCI registry, auth %s', (aut
     it('asked the token server for a pull scope with the credentials', () => {
       expect(registry.tokenRequests).toContainEqual({ scope: 'repository:wasm/echo:pull', authorized: true });
     });
+    it('pulls with an ACR-style identitytoken: a refresh token traded for an access token (POST grant_type=refresh_token)', async () => {
+      const s = settings({ registryAuthFile: registry.identityTokenAuthFile });
+      expect((await new Fetcher(s).fetch(`oci://${registry.host}/wasm/echo:1.0`, echo.digest)).digest).toBe(echo.digest);
+      expect(registry.tokenRequests).toContainEqual({ scope: 'repository:wasm/echo:pull', authorized: true, grant: 'refresh_token' });
+    });
   }
 });
 

@@ -136,7 +136,8 @@ export class RegistryClient {
     const creds = this.options.credentials;
     if (/^basic/i.test(challenge)) {
       if (!creds) throw new FetchError(`${this.registry} requires credentials (WASMHOST_REGISTRY_AUTH_FILE)`, false);
-      this.#authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      if (creds.kind !== 'password') throw new FetchError(`${this.registry} asks for a user name and password; an identitytoken works only with a token server`, false);
+      this.#authorization = basic(creds);
     } else if (/^bearer/i.test(challenge)) {
       this.#tokens.set(scope, `Bearer ${await this.#token(challenge, scope)}`);
     } else {
@@ -154,11 +155,18 @@ export class RegistryClient {
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
     if (!params.realm) throw new FetchError(`${this.registry}: Bearer challenge without realm`, false);
     const url = new URL(params.realm);
-    if (params.service) url.searchParams.set('service', params.service);
-    url.searchParams.set('scope', params.scope ?? scope);
     const creds = this.options.credentials;
-    const headers: Record<string, string> = creds ? { authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` } : {};
-    const response = await expectOk(await request(url.href, { headers, timeoutMs: this.options.timeoutMs }), `token from ${url.host}`);
+    let response: Response;
+    if (creds?.kind === 'refresh-token') {
+      // OAuth2 refresh token (the distribution token spec; what ACR's /oauth2/token takes for an Entra identity).
+      const form = new URLSearchParams({ grant_type: 'refresh_token', service: params.service ?? this.registry, scope: params.scope ?? scope, refresh_token: creds.refreshToken, client_id: 'wasmhost' });
+      response = await request(url.href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), timeoutMs: this.options.timeoutMs });
+    } else {
+      if (params.service) url.searchParams.set('service', params.service);
+      url.searchParams.set('scope', params.scope ?? scope);
+      response = await request(url.href, { headers: creds ? { authorization: basic(creds) } : {}, timeoutMs: this.options.timeoutMs });
+    }
+    await expectOk(response, `token from ${url.host}`);
     const body = JSON.parse(Buffer.from((await readCapped(response, 1024 * 1024, 'token')).bytes).toString('utf8')) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new FetchError(`token server ${url.host} returned no token`, false);
@@ -166,3 +174,7 @@ export class RegistryClient {
   }
 }
 
+
+function basic(creds: { username: string; password: string }): string {
+  return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+}
