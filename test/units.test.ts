@@ -1,12 +1,12 @@
 import { parse } from '@bytecodealliance/jco';
 import { decideAfterExit, topicMatches, plan } from '../dist/supervisor/index.js';
-import { formatLine, parseLogLevel, createLogger, LogRing } from '../dist/ops/index.js';
+import { formatLine, parseLogLevel, createLogger, LogRing, Operations } from '../dist/ops/index.js';
 import { capMemories } from '../dist/runtime/memory-limit.js';
 import { KvStore } from '../dist/runtime/worker/kv-store.js';
 import { hostAllowed } from '../dist/runtime/worker/sandbox.js';
 import { diffSpecs, mergePatch, validateDesired } from '../dist/spec/index.js';
 import { fitReported, reportedPatch, MAX_REPORTED_BYTES } from '../dist/edge/reported.js';
-import { ROOT, runWithFileSizeLimit, tempDir } from './helpers.js';
+import { freePort, parseExposition, ROOT, runWithFileSizeLimit, sampleValue, tempDir } from './helpers.js';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -188,5 +188,53 @@ describe('mergePatch (IoT Hub twin semantics)', () => {
     const merged = mergePatch(base, { workloads: { a: { subscribe: ['z'], config: { j: null } }, b: null, c: { source: 't' } } });
     expect(merged).toEqual({ schemaVersion: '1.0', workloads: { a: { subscribe: ['z'], config: { k: '1' } }, c: { source: 't' } } });
     expect(base.workloads.a.subscribe).toEqual(['x', 'y']); // pure
+  });
+});
+
+describe('Operations (metrics and health endpoint)', () => {
+  const sample = (name: string, status: string) => ({
+    name, status, digest: null, kind: 'handler', since: '', restarts: 0, lastError: null, lastExitReason: null, lastExitCode: null,
+    nextRestartAt: null, rolledBackFrom: null, desiredVersion: null, messagesSent: 7, messagesRefused: 0, messagesDropped: 0, memoryBytes: 65536, outboxUnsentBytes: 0,
+  });
+  const labels = { iothub: 'hub.example', edge_device: 'dev1', instance_number: 'i-1' };
+
+  it('answers health 200 while running and 503 once shutdown has begun; a taken port is logged, not fatal', async () => {
+    let workloads = [sample('a', 'running'), sample('b', 'backoff')];
+    const ops = new Operations(() => workloads as never, labels);
+    const logs: string[] = [];
+    const port = await freePort();
+    expect(await ops.listen(port, '127.0.0.1', createLogger('info', (l) => logs.push(l)))).toBe(port);
+    const health = async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      return [res.status, await res.json()];
+    };
+    expect(await health()).toEqual([200, { status: 'ok', uptimeSeconds: expect.any(Number), workloads: { running: 1, backoff: 1 } }]);
+    const taken = new Operations(() => [], labels);
+    expect(await taken.listen(port, '127.0.0.1', createLogger('info', (l) => logs.push(l)))).toBeUndefined();
+    expect(logs.join('')).toMatch(/metrics endpoint not started on 127\.0\.0\.1:\d+: listen EADDRINUSE/);
+    ops.stopping();
+    expect(await health()).toEqual([503, expect.objectContaining({ status: 'stopping' })]);
+    workloads = [];
+    await ops.close();
+  });
+
+  it('counts calls, failures and restarts per workload, and drops a removed workload\'s series', async () => {
+    let workloads = [sample('a', 'running')];
+    const ops = new Operations(() => workloads as never, labels);
+    const meter = ops.meter('a');
+    meter.called('onTimer', true, { durationMs: 2, memoryBytes: 65536 });
+    meter.called('onTimer', false, { durationMs: 4, memoryBytes: 65536 });
+    meter.failed('trap');
+    meter.restarting('trap');
+    let samples = parseExposition(await ops.metrics.metrics());
+    expect(sampleValue(samples, 'wasmhost_workload_call_duration_seconds_count', { workload: 'a', export: 'on-timer' })).toBe(2);
+    expect(sampleValue(samples, 'wasmhost_workload_call_duration_seconds_sum', { workload: 'a', export: 'on-timer' })).toBeCloseTo(0.006);
+    expect(sampleValue(samples, 'wasmhost_workload_call_errors_total', { workload: 'a', export: 'on-timer' })).toBe(1);
+    expect(sampleValue(samples, 'wasmhost_workload_failures_total', { workload: 'a', reason: 'trap' })).toBe(1);
+    expect(sampleValue(samples, 'wasmhost_messages_sent_total', { workload: 'a', iothub: 'hub.example', edge_device: 'dev1', instance_number: 'i-1' })).toBe(7);
+    workloads = [];
+    samples = parseExposition(await ops.metrics.metrics());
+    expect(samples.filter((s) => s.labels.workload === 'a')).toEqual([]);
+    expect(sampleValue(samples, 'wasmhost_workloads')).toBe(0);
   });
 });
