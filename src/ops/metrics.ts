@@ -69,7 +69,7 @@ export class HostMetrics {
       },
     });
     this.#callDuration = new Histogram({
-      name: 'wasmhost_workload_call_duration_seconds', help: 'Time in a guest export call (init, on-timer, on-message, on-method, run), queueing excluded',
+      name: 'wasmhost_workload_call_duration_seconds', help: 'Time in a guest export call (init, on-timer, on-message, on-method, run; handle for an http request), queueing excluded',
       labelNames: ['workload', 'export'], buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers,
     });
     this.#callErrors = new Counter({ name: 'wasmhost_workload_call_errors_total', help: 'Guest export calls that returned err or trapped', labelNames: ['workload', 'export'], registers });

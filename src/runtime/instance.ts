@@ -242,9 +242,7 @@ export class WorkloadInstance {
     if (!head || head.id !== message.id) return;
     this.#inFlight.shift();
     clearTimeout(this.#deadline);
-    this.#memoryBytes = message.memoryBytes;
-    this.#listener.called?.(head.call.fn, message.ok, message);
-    if (message.effects.length) this.#listener.effects(message.effects);
+    this.#finished(head.call.fn, message);
     if (message.ok) {
       head.resolve(message.value);
     } else if (message.fatal) {
@@ -259,20 +257,21 @@ export class WorkloadInstance {
     if (this.queued === 0) this.#notifyIdle();
   }
 
-  /** An http request in the guest has the same deadline as a call; past it the worker ends (the only way to stop a loop). */
+  /** An http request in the guest has the same deadline as a call. */
   #onRequest(message: Extract<WorkerToHost, { type: 'request' | 'responded' }>): void {
     clearTimeout(this.#deadline);
     this.#serving = message.type === 'request';
-    if (message.type === 'request') {
-      const ms = this.#config.callTimeoutMs;
-      this.#deadline = setTimeout(() => void this.#end({ reason: 'timeout', message: `handle did not return within limits.callTimeoutMs (${ms} ms)` }), ms);
-      return;
-    }
-    this.#memoryBytes = message.memoryBytes;
-    this.#listener.called?.('handle', message.ok, message);
-    if (message.effects.length) this.#listener.effects(message.effects);
+    if (message.type === 'request') return this.#startDeadline('handle', this.#config.callTimeoutMs);
+    this.#finished('handle', message);
     if (message.error) this.#listener.requestFailed?.(message.error);
     if (this.queued === 0) this.#notifyIdle();
+  }
+
+  /** What every guest call that returned reports: its measurements (metrics) and its effects. */
+  #finished(fn: ExportName, message: CallStats & { ok: boolean; effects: Effect[] }): void {
+    this.#memoryBytes = message.memoryBytes;
+    this.#listener.called?.(fn, message.ok, message);
+    if (message.effects.length) this.#listener.effects(message.effects);
   }
 
   #notifyIdle(): void {
@@ -298,10 +297,12 @@ export class WorkloadInstance {
   #armDeadline(): void {
     const head = this.#inFlight[0];
     if (!head || head.timeoutMs === undefined || this.#ended) return;
-    const ms = head.timeoutMs;
-    this.#deadline = setTimeout(() => {
-      void this.#end({ reason: 'timeout', message: `${head.call.fn} did not return within limits.callTimeoutMs (${ms} ms)` });
-    }, ms);
+    this.#startDeadline(head.call.fn, head.timeoutMs);
+  }
+
+  /** Past `ms` the worker ends: the only way to stop a guest stuck in a loop. */
+  #startDeadline(what: string, ms: number): void {
+    this.#deadline = setTimeout(() => void this.#end({ reason: 'timeout', message: `${what} did not return within limits.callTimeoutMs (${ms} ms)` }), ms);
   }
 
   #end(fatal: Fatal | undefined): Promise<void> {

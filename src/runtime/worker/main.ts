@@ -97,7 +97,7 @@ function classify(err: unknown): { error: string; fatal: Fatal | undefined } {
   if (err instanceof GuestExit) return { error: err.message, fatal: { reason: 'exit', message: err.message, exitCode: err.code } };
   // jco throws a guest's `err` payload as is (a string, or undefined for `result` without payload).
   if (!(err instanceof Error)) return { error: err === undefined ? 'error' : String(err), fatal: undefined };
-  const message = err instanceof Error ? err.message : String(err);
+  const { message } = err;
   const limit = init.memoryLimitBytes;
   if (err instanceof WebAssembly.RuntimeError && memories.some((m) => m.buffer.byteLength + 65536 > limit)) {
     return { error: message, fatal: { reason: 'oom', message: `memory limit of ${limit / 1048576} MB reached (${message})` } };
