@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, writeFileSync } from 'node:fs';
-import { writeFully } from '../durable-write.js';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendRecord } from '../durable-write.js';
 import { join } from 'node:path';
 import type { GuestMessage } from '../runtime/protocol.js';
 import { ACKED, DIGEST_FILE, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN } from './format.js';
@@ -58,27 +58,14 @@ export class OutboxWriter {
     if (unsent + line.length > this.capBytes) throw backpressure(unsent, this.capBytes);
     try {
       if (this.#fd < 0 || this.#segmentEnd - this.#start >= SEGMENT_BYTES) this.#rotate();
-      writeFully(this.#fd, line);
-      this.#segmentEnd += line.length;
-      if (this.fsync === 'always' || (this.fsync === 'interval' && Date.now() - this.#lastSync > INTERVAL_MS)) this.sync();
+      appendRecord(this.#fd, line, this.#segmentEnd - this.#start, () => {
+        if (this.fsync === 'always' || (this.fsync === 'interval' && Date.now() - this.#lastSync > INTERVAL_MS)) this.sync();
+      });
     } catch (err) {
-      this.#cutTornRecord();
       throw new OutboxRefusal('io', `outbox write failed: ${(err as Error).message}`);
     }
+    this.#segmentEnd += line.length;
     Atomics.store(this.counters, WRITTEN, BigInt(this.#segmentEnd));
-  }
-
-  /**
-   * A write that failed part way (disk full) leaves part of a line: cut it, or the next record would
-   * be glued to it and both lost. The message was not accepted, so nothing acknowledged is cut.
-   */
-  #cutTornRecord(): void {
-    if (this.#fd < 0) return;
-    try {
-      ftruncateSync(this.#fd, this.#segmentEnd - this.#start);
-    } catch {
-      // nothing more to do here; the reader skips a torn line
-    }
   }
 
   sync(): void {

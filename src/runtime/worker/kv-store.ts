@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { writeFully } from '../../durable-write.js';
+import { appendRecord, writeFully } from '../../durable-write.js';
 import { join } from 'node:path';
 
 export const KV_MAX_KEY_BYTES = 256;
@@ -62,16 +62,9 @@ export class KvStore {
   /** Durable before it returns; a failed write (disk full) is an err for the guest and leaves the log as it was. */
   #append(record: Record_): void {
     const line = Buffer.from(JSON.stringify(record) + '\n');
-    const size = fstatSync(this.#fd).size;
     try {
-      writeFully(this.#fd, line);
-      fdatasyncSync(this.#fd);
+      appendRecord(this.#fd, line, fstatSync(this.#fd).size, () => fdatasyncSync(this.#fd));
     } catch (err) {
-      try {
-        ftruncateSync(this.#fd, size);
-      } catch {
-        // the next open cuts a torn last line
-      }
       throw `kv write failed: ${(err as Error).message}`;
     }
     this.#logBytes += line.length;
