@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   WH_ERR_METHOD_UNKNOWN: { status: 404, text: 'unknown method' },
   WH_ERR_NOT_RUNNING: { status: 409, text: 'workload not running' },
   WH_ERR_QUEUE_FULL: { status: 503, text: 'workload queue full' },
+  WH_ERR_SUPERSEDED: { status: 409, text: 'superseded by a newer desired spec' },
   WH_ERR_GUEST: { status: 500, text: 'guest returned an error' },
   WH_ERR_CALL_TIMEOUT: { status: 504, text: 'call timed out' },
   WH_ERR_TRAP: { status: 500, text: 'guest trapped' },

@@ -358,6 +358,6 @@ describe('supervisor lifecycle', () => {
     await apply({ e: { source: 'file://echo.wasm' } });
     await waitFor('e running', () => status('e')?.status === 'running');
     expect(await supervisor.invoke('e', 'anything', '{"a":1}')).toBe('{"a":1}');
-    expect(() => supervisor.restart('nobody')).toThrow(expect.objectContaining({ code: 'WH_ERR_WORKLOAD_UNKNOWN' }));
+    await expect(supervisor.restart('nobody')).rejects.toMatchObject({ code: 'WH_ERR_WORKLOAD_UNKNOWN' });
   });
 });

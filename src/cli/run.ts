@@ -80,7 +80,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   );
   try {
     if (compiled.meta.kind === 'command') {
-      const code = await instance.call({ fn: 'run' }, undefined).then(
+      const code = await instance.call({ fn: 'run' }).then(
         () => 0,
         (err: unknown) => (isWasmhostError(err, 'WH_ERR_GUEST') ? 1 : exitCodeOf(err)),
       );

@@ -1,13 +1,17 @@
 import type { Logger } from '../ops/index.js';
 import { ModuleLink, type TwinDocument } from './module-link.js';
 
-
 export interface ConnectionHandlers {
   /** Registers methods and inputs on a newly opened link. */
   setup(link: ModuleLink): void;
-  /** A full twin read: at start and after every reconnect (the SDK never re-reads it, field notes). */
+  /** A full twin read begins (patches arriving meanwhile must be kept for after it). */
+  twinReadStarted(): void;
+  /** A full twin read: at start, after every reconnect (the SDK never re-reads it, field notes), and on request. */
   twin(twin: TwinDocument, link: ModuleLink): void;
-  desiredPatch(patch: Record<string, unknown>, link: ModuleLink): void;
+  /** A twin read failed; on the connecting path, the connection is made again (and read again). */
+  twinReadFailed(err: Error): void;
+  /** A desired patch, from the moment patches are subscribed (before the first read). */
+  desiredPatch(patch: Record<string, unknown>): void;
   /** The link is gone (SDK gave up); a new one is being made. */
   lost(): void;
 }
@@ -24,6 +28,8 @@ export interface ConnectionBackoff {
  */
 export class EdgeConnection {
   #link: ModuleLink | undefined;
+  /** The link being opened: its patches count already (they arrive before and during the first read). */
+  #opening: ModuleLink | undefined;
   #stopped = false;
   #connecting: Promise<void> | undefined;
 
@@ -60,9 +66,15 @@ export class EdgeConnection {
         link.on('error', (err) => this.log.warn(`edgeHub connection error: ${err?.message ?? err}`));
         await link.open();
         const current = link;
-        await link.enableDesiredPatches((patch) => this.#link === current && this.handlers.desiredPatch(patch, current));
+        this.#opening = link;
+        await link.enableDesiredPatches((patch) => (this.#link === current || this.#opening === current) && this.handlers.desiredPatch(patch));
         this.handlers.setup(link);
-        this.handlers.twin(await link.getTwin(), link);
+        this.handlers.twinReadStarted();
+        const twin = await link.getTwin().catch((err: Error) => {
+          this.handlers.twinReadFailed(err);
+          throw err;
+        });
+        this.handlers.twin(twin, link);
         // With the SDK's retries off (ModuleLink), any drop ends this link and a fresh client subscribes
         // everything again and re-reads the twin (the SDK never re-reads it, field notes), so patches
         // made while away are applied. A 'connect' after open would mean the SDK reconnected anyway: same.
@@ -70,15 +82,31 @@ export class EdgeConnection {
         link.on('disconnect', (err) => void this.#replace(current, `disconnected${err?.message ? ` (${err.message})` : ''}`));
         if (this.#stopped) return void (await link.close());
         this.#link = link;
+        this.#opening = undefined;
         this.log.info(`connected to edgeHub${attempt ? ` after ${attempt + 1} attempts` : ''}`);
         return;
       } catch (err) {
+        if (this.#opening === link) this.#opening = undefined;
         await link?.close();
         const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(attempt, 20));
         this.log.warn(`cannot connect to edgeHub (${(err as Error).message}); retrying in ${delay} ms`);
         await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)));
       }
     }
+  }
+
+  /** Reads the whole twin again on the current link (a patch skipped versions). No link: the next one reads it. */
+  reread(): void {
+    const link = this.#link;
+    if (!link) return;
+    this.handlers.twinReadStarted();
+    link.getTwin().then(
+      (twin) => this.#link === link && this.handlers.twin(twin, link),
+      (err: Error) => {
+        this.log.warn(`twin read failed: ${err.message}`);
+        this.handlers.twinReadFailed(err);
+      },
+    );
   }
 
   async #replace(link: ModuleLink, why: string): Promise<void> {

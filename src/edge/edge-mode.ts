@@ -1,4 +1,3 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMethodHandlers, dispatchMethod } from '../methods/index.js';
 import { Operations, type Logger } from '../ops/index.js';
@@ -6,27 +5,14 @@ import { Engine } from '../runtime/index.js';
 import { Fetcher } from '../fetch/index.js';
 import { Outbox } from '../outbox/index.js';
 import { fetchSettings, type HostSettings } from '../settings.js';
-import { EDGEHUB_MAX_MESSAGE_BYTES, mergePatch, SCHEMA_VERSION, validateDesired } from '../spec/index.js';
-import { Supervisor, type WorkloadSample } from '../supervisor/index.js';
+import { DesiredState } from '../desired/index.js';
+import { EDGEHUB_MAX_MESSAGE_BYTES, SCHEMA_VERSION } from '../spec/index.js';
+import type { WorkloadSample } from '../base/index.js';
+import { Supervisor } from '../supervisor/index.js';
 import { EdgeConnection } from './connection.js';
 import { EdgeSink } from './edge-sink.js';
 import type { ModuleLink, TwinDocument } from './module-link.js';
 import { Reporter, type ReportedDocument } from './reporter.js';
-
-async function saveLastDesired(file: string, version: number, desired: Record<string, unknown>): Promise<void> {
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, JSON.stringify({ version, desired }));
-  await rename(tmp, file);
-}
-
-async function loadLastDesired(file: string): Promise<{ version: number; desired: Record<string, unknown> } | undefined> {
-  try {
-    const saved = JSON.parse(await readFile(file, 'utf8')) as { version?: unknown; desired?: unknown };
-    return typeof saved.version === 'number' && saved.desired && typeof saved.desired === 'object' ? { version: saved.version, desired: saved.desired as Record<string, unknown> } : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** IoT Edge stops a module with SIGTERM and kills it after a grace period (10 s by default in Docker). */
 const SHUTDOWN_FLUSH_MS = 5000;
@@ -45,10 +31,6 @@ export interface EdgeHost {
 export async function startEdgeMode(settings: HostSettings, log: Logger, version: string): Promise<EdgeHost> {
   const startedAt = new Date();
   const sink = new EdgeSink(log);
-  let desired: Record<string, unknown> = {};
-  let desiredVersion = 0;
-  let appliedDesiredVersion: number | null = null;
-  let desiredErrors: string[] = [];
 
   const outbox = new Outbox(
     { dir: join(settings.dataDir, 'outbox'), capBytes: settings.outboxMaxBytes, ttlMs: settings.outboxTtlMs, fsync: settings.outboxFsync, window: SEND_WINDOW },
@@ -70,36 +52,23 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
   });
   const reporter = new Reporter((): ReportedDocument => ({
     schemaVersion: SCHEMA_VERSION,
-    host: { version, node: process.version, startedAt: startedAt.toISOString(), appliedDesiredVersion, desiredErrors },
+    host: { version, node: process.version, startedAt: startedAt.toISOString(), appliedDesiredVersion: desired.appliedVersion, desiredErrors: desired.errors },
     workloads: Object.fromEntries(supervisor.list().map(({ name, ...status }) => [name, { ...status }])),
   }), log);
   const handlers = createMethodHandlers(supervisor, { version, startedAt: startedAt.getTime() });
   // Every interface, as edgeHub serves its metrics: the metrics-collector module scrapes over the module network.
   await operations.listen(settings.metricsPort, '0.0.0.0', log);
 
-  // One apply at a time (Supervisor.apply queues); each applies the newest desired document.
-  const apply = async () => {
-    const version = desiredVersion;
-    const doc = desired;
-    const validated = validateDesired(doc, { allowUnpinned: settings.allowUnpinned });
-    const result = await supervisor.apply(validated, version);
-    desiredErrors = validated.documentInvalid ? result.errors.slice(0, 20) : [];
-    if (!validated.documentInvalid) {
-      appliedDesiredVersion = version;
-      await saveLastDesired(lastDesiredFile, version, doc).catch((err: Error) => log.warn(`cannot save the desired state: ${err.message}`));
-    }
-    reporter.schedule();
-  };
-
+  const desired = new DesiredState({
+    allowUnpinned: settings.allowUnpinned,
+    apply: (validated, desiredVersion) => supervisor.apply(validated, desiredVersion),
+    log,
+    lastAppliedFile: join(settings.dataDir, 'desired.last.json'),
+    reread: () => connection.reread(),
+    onChange: () => reporter.schedule(),
+  });
   // Offline start: until the twin can be read, run what was last applied (cached blobs need no network).
-  const lastDesiredFile = join(settings.dataDir, 'desired.last.json');
-  const last = await loadLastDesired(lastDesiredFile);
-  if (last) {
-    log.info(`applying the last desired state (version ${last.version}) until the twin is read`);
-    desired = last.desired;
-    desiredVersion = last.version;
-    void apply();
-  }
+  await desired.restoreLastApplied();
 
   const connection = new EdgeConnection(
     {
@@ -111,26 +80,15 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
         });
         sink.attach(link);
       },
+      twinReadStarted: () => desired.readStarted(),
+      twinReadFailed: () => desired.readFailed(),
       twin(twin: TwinDocument, link: ModuleLink) {
         const version = Number(twin.desired.$version ?? 0);
         log.info(`twin read: desired version ${version}`);
-        desired = twin.desired;
-        desiredVersion = version;
         reporter.attach(link, twin.reported);
-        void apply();
+        void desired.replace(twin.desired, version);
       },
-      desiredPatch(patch: Record<string, unknown>, link: ModuleLink) {
-        const version = Number(patch.$version ?? 0);
-        if (version <= desiredVersion) return log.debug(`desired patch ${version} dropped: already at ${desiredVersion}`);
-        if (version > desiredVersion + 1) {
-          log.info(`desired patch ${version} skips versions after ${desiredVersion}; reading the whole twin`);
-          return void link.getTwin().then((twin) => this.twin(twin, link), (err: Error) => log.warn(`twin read failed: ${err.message}`));
-        }
-        desired = mergePatch(desired, patch);
-        desiredVersion = version;
-        log.info(`desired patch ${version} received`);
-        void apply();
-      },
+      desiredPatch: (patch: Record<string, unknown>) => desired.patch(patch),
       lost() {
         sink.detach();
         reporter.detach();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../ops/index.js';
-import { bodyText, isTextContentType, type OutboundMessage, type TelemetrySink } from '../supervisor/index.js';
+import { bodyText, isTextContentType, type OutboundMessage, type TelemetrySink } from '../base/index.js';
 import type { ModuleLink } from './module-link.js';
 
 /**

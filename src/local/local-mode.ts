@@ -4,8 +4,9 @@ import { createMethodHandlers } from '../methods/index.js';
 import { Operations, type Logger } from '../ops/index.js';
 import { Fetcher } from '../fetch/index.js';
 import { fetchSettings, type HostSettings } from '../settings.js';
-import { validateDesired } from '../spec/index.js';
-import { Supervisor, type WorkloadSample } from '../supervisor/index.js';
+import { DesiredState } from '../desired/index.js';
+import type { WorkloadSample } from '../base/index.js';
+import { Supervisor } from '../supervisor/index.js';
 import { startAdminServer } from './admin-server.js';
 import { readDesiredFile, watchDesiredFile } from './desired-file.js';
 import { LocalSink } from './local-sink.js';
@@ -39,11 +40,19 @@ export async function startLocalMode(settings: HostSettings, log: Logger, versio
   log.info(`local mode: desired state from ${settings.desiredFile}; admin endpoint http://127.0.0.1:${admin.port}/methods/<name>`);
   await operations.listen(settings.metricsPort, '127.0.0.1', log);
 
+  const desired = new DesiredState({
+    allowUnpinned: settings.allowUnpinned,
+    log,
+    apply: async (validated) => {
+      const result = await supervisor.apply(validated);
+      for (const error of result.errors) log.error(`desired: ${error}`);
+      return result;
+    },
+  });
   const reload = async () => {
     const read = await readDesiredFile(settings.desiredFile);
     if (!read.ok) return log.error(`${read.error}; keeping the workloads as they are`);
-    const result = await supervisor.apply(validateDesired(read.doc, { allowUnpinned: settings.allowUnpinned }));
-    for (const error of result.errors) log.error(`desired: ${error}`);
+    await desired.replace(read.doc, null);
   };
   await reload();
   const unwatch = watchDesiredFile(settings.desiredFile, () => {

@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { bodyText, type OutboundMessage, type TelemetrySink } from '../supervisor/index.js';
+import { bodyText, type OutboundMessage, type TelemetrySink } from '../base/index.js';
 
 /** One line per message, as local mode prints and stores it. */
 export function messageToJson(m: OutboundMessage, time = new Date()): string {

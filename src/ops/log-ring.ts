@@ -1,4 +1,4 @@
-import type { LogLevel } from '../runtime/protocol.js';
+import type { LogLevel } from '../base/index.js';
 
 export interface LogRecord {
   readonly time: number;

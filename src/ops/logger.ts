@@ -1,4 +1,4 @@
-import type { LogLevel } from '../runtime/protocol.js';
+import type { LogLevel } from '../base/index.js';
 
 /** Syslog severities as edgeAgent writes them: `<N>` at the start of each line. */
 const SEVERITY: Record<LogLevel, number> = { trace: 7, debug: 7, info: 6, warn: 4, error: 3 };

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CallStats, ExportName, FailureReason } from '../runtime/index.js';
-import type { WorkloadMeter, WorkloadSample, WorkloadState } from '../supervisor/index.js';
+import type { CallStats, ExportName, FailureReason, WorkloadMeter, WorkloadSample, WorkloadState } from '../base/index.js';
 
 /** The labels edgeHub and edgeAgent put on every metric, so one dashboard reads all three modules. */
 export interface HostLabels {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WorkloadMeter, WorkloadSample } from '../supervisor/index.js';
+import type { WorkloadMeter, WorkloadSample } from '../base/index.js';
 import type { Logger } from './logger.js';
 import { HostMetrics, hostLabels, type HostLabels } from './metrics.js';
 

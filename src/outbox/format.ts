@@ -1,5 +1,4 @@
-import type { GuestMessage } from '../runtime/protocol.js';
-import { isTextContentType } from '../supervisor/sink.js';
+import { isTextContentType, type GuestMessage } from '../base/index.js';
 
 /**
  * One outbox record: a JSON line. `i` is the messageId sent with every try (duplicates can be removed

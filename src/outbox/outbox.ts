@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../ops/index.js';
-import type { OutboundMessage } from '../supervisor/sink.js';
+import type { OutboundMessage } from '../base/index.js';
 import type { FsyncPolicy } from './writer.js';
 import { OutboxReader } from './reader.js';
 import { DIGEST_FILE, recordBody, segmentStart, WRITTEN, type OutboxRecord } from './format.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { appendRecord } from '../durable-write.js';
 import { join } from 'node:path';
-import type { GuestMessage } from '../runtime/protocol.js';
+import type { GuestMessage } from '../base/index.js';
 import { ACKED, DIGEST_FILE, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN } from './format.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';

@@ -45,10 +45,13 @@ export interface InstanceListener {
   called?(fn: ExportName, ok: boolean, stats: CallStats): void;
 }
 
+/** A call that may run as long as it likes: a command's `run` (its end is the command's end). */
+const NO_DEADLINE = Symbol('no deadline');
+
 interface PendingCall {
   readonly id: number;
   readonly call: HandlerCall;
-  readonly timeoutMs: number | undefined;
+  readonly timeoutMs: number | typeof NO_DEADLINE;
   resolve(value: string | undefined): void;
   reject(err: WasmhostError): void;
 }
@@ -153,8 +156,12 @@ export class WorkloadInstance {
     return this.#queue.length + this.#inFlight.length + (this.#serving ? 1 : 0);
   }
 
-  /** Queues a guest call. `timeoutMs` undefined means no deadline (a command's `run`). */
-  call(call: HandlerCall, timeoutMs: number | undefined = this.#config.callTimeoutMs): Promise<string | undefined> {
+  /**
+   * Queues a guest call. Every call has `callTimeoutMs` as its deadline except a command's `run`,
+   * which runs to its end (it is the whole program, not a call into it).
+   */
+  call(call: HandlerCall): Promise<string | undefined> {
+    const timeoutMs = call.fn === 'run' ? NO_DEADLINE : this.#config.callTimeoutMs;
     if (this.#ended) return Promise.reject(new WasmhostError('WH_ERR_NOT_RUNNING', `${this.workload} is not running`));
     if (this.#queue.length >= (this.#config.maxQueuedCalls ?? 1000)) {
       return Promise.reject(new WasmhostError('WH_ERR_QUEUE_FULL', `${this.workload} has ${this.#queue.length} calls queued`));
@@ -296,7 +303,7 @@ export class WorkloadInstance {
 
   #armDeadline(): void {
     const head = this.#inFlight[0];
-    if (!head || head.timeoutMs === undefined || this.#ended) return;
+    if (!head || head.timeoutMs === NO_DEADLINE || this.#ended) return;
     this.#startDeadline(head.call.fn, head.timeoutMs);
   }
 

@@ -3,18 +3,9 @@
  * instance, the main thread owns everything else.
  */
 
-export type WorkloadKind = 'handler' | 'command' | 'http';
+import type { CallStats, FailureReason, GuestMessage, LogLevel, WorkloadKind } from '../base/index.js';
 
-/** Why a workload instance ended (design.md, issue 5's reasons). */
-export type FailureReason = 'oom' | 'timeout' | 'trap' | 'exit' | 'budget' | 'init-failed';
-
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
-
-export interface GuestMessage {
-  body: Uint8Array;
-  contentType: string | undefined;
-  properties: Array<[string, string]>;
-}
+export type { CallStats, ExportName, FailureReason, GuestMessage, LogLevel, WorkloadKind } from '../base/index.js';
 
 export type HandlerCall =
   | { fn: 'init' }
@@ -23,8 +14,6 @@ export type HandlerCall =
   | { fn: 'onMethod'; name: string; payload: string }
   | { fn: 'run' };
 
-/** What metrics call a guest export: the handler's calls, a command's run, an http request. */
-export type ExportName = HandlerCall['fn'] | 'handle';
 
 /** Everything a worker needs to build the sandbox; sent as its first message. */
 export interface WorkerInit {
@@ -60,13 +49,6 @@ export type Effect =
   | { type: 'outbox'; count: number }
   | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http' | 'storage'; reason: FailureReason | 'invalid' | 'denied' | 'backpressure' | 'quota' | 'io'; detail: string; count: number };
 
-/** Measured in the worker around each guest call, for metrics. */
-export interface CallStats {
-  /** Time inside the guest (and the host imports it called), without queueing. */
-  durationMs: number;
-  /** The guest's linear memories after the call. */
-  memoryBytes: number;
-}
 
 export type Fatal = { reason: FailureReason; message: string; exitCode?: number };
 

@@ -1,14 +1,14 @@
-import { errorText, WasmhostError } from '../errors.js';
+import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
 import type { Outbox } from '../outbox/index.js';
 import type { Logger, LogRecord } from '../ops/index.js';
 import type { Engine, GuestMessage } from '../runtime/index.js';
 import { canonicalJson, diffSpecs, formatProblem, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
+import { KeyedLock } from './keyed-lock.js';
+import { rollbackDue, type Probation } from './probation.js';
 import { describe, plan, type Command } from './plan.js';
 import { DEFAULT_BACKOFF, type BackoffSettings } from './restart-policy.js';
-import { NO_METER, type WorkloadMeter, type WorkloadSample } from './meter.js';
-import type { TelemetrySink } from './sink.js';
-import type { WorkloadStatus } from './status.js';
+import { NO_METER, type TelemetrySink, type WorkloadMeter, type WorkloadSample, type WorkloadStatus } from '../base/index.js';
 import { topicMatches } from './topics.js';
 import { Workload, type WorkloadContext } from './workload.js';
 
@@ -41,28 +41,37 @@ export interface ApplyResult {
 }
 
 /**
- * Who decides: owns the set of workloads and makes it match the desired document
- * (desired -> diff -> plan -> commands, one reconcile at a time), routes local topics between
- * workloads and edgeHub inputs to them, and answers the operator's methods. Adapters (IoT Edge,
- * local mode) only feed it desired documents and render its status.
+ * Who decides: owns the set of workloads and makes it match the desired document (desired -> diff ->
+ * plan -> commands), routes local topics between workloads and edgeHub inputs to them, and answers the
+ * operator's methods. Adapters (IoT Edge, local mode) feed it validated documents through the
+ * DesiredState owner and render its status.
+ *
+ * Plans are made against the target: the spec last planned for each name, not what happens to run
+ * now, so a new document is planned at once even while earlier commands are still under way. Commands
+ * run one at a time per workload name (a KeyedLock) and in parallel across names: a slow pull of one
+ * workload never delays another. A pull for an update happens outside the lock; only the switch holds it.
  */
 export class Supervisor {
   readonly #workloads = new Map<string, Workload>();
+  /** The spec each name is headed for: what the last plan asked, whether or not it runs yet. */
+  readonly #target = new Map<string, WorkloadSpec>();
   /** Spec errors by workload name, reported until a valid spec for that name arrives. */
   #specErrors = new Map<string, string>();
   readonly #ctx: WorkloadContext;
   readonly #log: Logger;
   readonly #onStatusChange: () => void;
   readonly #fetcher: Fetcher;
+  readonly #lock = new KeyedLock();
+  /** Update candidates still starting, by name: a newer command for that name stops them. */
+  readonly #candidates = new Map<string, Workload>();
   /** Each workload's last digest that reached running: kept in the blob cache for a way back. */
   readonly #lastGood = new Map<string, string>();
   /** Updates on probation: the version each replaced, and until when a failure means going back. */
-  readonly #probation = new Map<string, { previous: Workload; until: number }>();
+  readonly #probation = new Map<string, Probation<Workload>>();
   /** Desired specs refused (failed to start, or rolled back), by name: not tried again until they change. */
   readonly #refused = new Map<string, string>();
   readonly #probationMs: number;
   readonly #now: () => number;
-  #applying: Promise<unknown> = Promise.resolve();
 
   constructor(options: SupervisorOptions) {
     this.#log = options.log;
@@ -88,14 +97,11 @@ export class Supervisor {
     };
   }
 
-  /** Reconciles toward a validated desired document. Serialised: a second call waits for the first. */
-  apply(desired: ValidatedDesired, desiredVersion: number | null = null): Promise<ApplyResult> {
-    const run = this.#applying.then(() => this.#apply(desired, desiredVersion));
-    this.#applying = run.catch(() => undefined);
-    return run;
-  }
-
-  async #apply(desired: ValidatedDesired, desiredVersion: number | null): Promise<ApplyResult> {
+  /**
+   * Reconciles toward a validated desired document. Planning is synchronous, so documents are planned
+   * in the order they arrive; the promise settles once this document's commands have run.
+   */
+  async apply(desired: ValidatedDesired, desiredVersion: number | null = null): Promise<ApplyResult> {
     const errors = desired.errors.map(formatProblem);
     if (desired.documentInvalid) {
       this.#log.error(`desired document rejected, nothing changed: ${errors.join('; ')}`);
@@ -109,31 +115,32 @@ export class Supervisor {
       this.#specErrors.set(problem.workload, prior ? `${prior}; ${formatProblem(problem)}` : formatProblem(problem));
       this.#log.forWorkload(problem.workload).error(`invalid spec, keeping what runs: ${formatProblem(problem)}`);
     }
-    const current = new Map<string, WorkloadSpec>([...this.#workloads].map(([name, w]) => [name, w.spec]));
-    const commands = plan(diffSpecs(desired.workloads, current), desired.workloads, new Set(this.#specErrors.keys()));
+    const commands = plan(diffSpecs(desired.workloads, this.#target), desired.workloads, new Set(this.#specErrors.keys()));
     for (const command of commands) {
-      this.#log.info(`reconcile: ${describe(command)}`);
-      await this.#execute(command, desiredVersion).catch((err: unknown) => {
-        errors.push(`${command.name}: ${(err as Error).message}`);
-      });
+      if (command.kind === 'remove') this.#target.delete(command.name);
+      else this.#target.set(command.name, command.spec);
     }
+    await Promise.all(commands.map((command) => {
+      this.#log.info(`reconcile: ${describe(command)}`);
+      return this.#run(command, desiredVersion).catch((err: unknown) => void errors.push(`${command.name}: ${errorText(err)}`));
+    }));
     this.#onStatusChange();
-    await this.#collectGarbage(desired);
+    await this.#collectGarbage();
     return { commands: commands.map(describe), errors };
   }
 
-  /** Drops cached blobs that neither a desired workload pins nor any workload last ran well with. */
-  async #collectGarbage(desired: ValidatedDesired): Promise<void> {
+  /** Drops cached blobs that neither a target spec pins nor any workload last ran well with. */
+  async #collectGarbage(): Promise<void> {
     for (const name of this.#lastGood.keys()) if (!this.#workloads.has(name)) this.#lastGood.delete(name);
     for (const name of [...this.#refused.keys(), ...this.#probation.keys()]) {
-      if (!desired.workloads.has(name)) {
+      if (!this.#target.has(name)) {
         this.#refused.delete(name);
         this.#probation.delete(name);
       }
     }
     const keep = new Set<string>(this.#lastGood.values());
-    for (const spec of desired.workloads.values()) if (spec.sha256) keep.add(spec.sha256);
-    for (const w of this.#workloads.values()) {
+    for (const spec of this.#target.values()) if (spec.sha256) keep.add(spec.sha256);
+    for (const w of [...this.#workloads.values(), ...this.#candidates.values()]) {
       const digest = w.status().digest;
       if (digest) keep.add(digest.replace(/^sha256:/, ''));
     }
@@ -141,13 +148,26 @@ export class Supervisor {
     if (removed.length) this.#log.info(`cache: removed ${removed.length} blob(s) no workload uses`);
   }
 
+  /** One command. A newer command for a name supersedes an update of it that is still starting. */
+  #run(command: Command, desiredVersion: number | null): Promise<void> {
+    const candidate = this.#candidates.get(command.name);
+    if (candidate) void candidate.stop();
+    const existing = this.#workloads.get(command.name);
+    if (command.kind === 'replace' && existing?.state === 'running' && canonicalJson(existing.spec) === canonicalJson(command.spec)) {
+      this.#refused.delete(command.name); // back to the version that runs (after a refused update): nothing to do
+      return Promise.resolve();
+    }
+    if (command.kind === 'replace' && command.spec.enabled && existing?.state === 'running') return this.#update(existing, command.spec, desiredVersion);
+    return this.#lock.run(command.name, () => this.#execute(command, desiredVersion));
+  }
+
   async #execute(command: Command, desiredVersion: number | null): Promise<void> {
     const existing = this.#workloads.get(command.name);
     if (command.kind === 'remove') {
       this.#workloads.delete(command.name);
+      this.#probation.delete(command.name);
       return existing?.stop();
     }
-    if (command.kind === 'replace' && existing?.state === 'running' && command.spec.enabled) return this.#update(existing, command.spec, desiredVersion);
     this.#refused.delete(command.name);
     const workload = new Workload(command.spec, this.#ctx, desiredVersion);
     await existing?.stop();
@@ -159,48 +179,64 @@ export class Supervisor {
   /**
    * Zero-downtime update: the new version is fetched, compiled, started and its `init` has passed
    * before the old one stops. If it cannot get there, the old one keeps running. After the switch it is
-   * on probation: a failure within the window goes back to the previous version by itself.
+   * on probation: a failure within the window goes back to the previous version by itself. The pull
+   * runs outside the name's lock; the lock is taken from the hold to the switch.
    */
   async #update(existing: Workload, spec: WorkloadSpec, desiredVersion: number | null): Promise<void> {
+    const { name } = spec;
     const key = canonicalJson(spec);
-    if (this.#refused.get(spec.name) === key) return; // the same update failed before: wait for a new one
+    if (this.#refused.get(name) === key) return; // the same update failed before: wait for a new one
     const next = new Workload(spec, this.#ctx, desiredVersion);
+    this.#candidates.set(name, next);
+    let unlock: (() => void) | undefined;
+    let settled = false;
     let heldAt = 0;
     try {
       // The running version pauses only while the new one instantiates and runs init, so the two
       // never write the workload's kv and /data at once; what arrives meanwhile waits, then goes on.
-      await next.startCandidate(() => {
+      await next.startCandidate(async () => {
+        const release = await this.#lock.acquire(name);
+        if (settled) return release(); // superseded while waiting: the catch below has run
+        unlock = release;
+        if (this.#workloads.get(name) !== existing) throw new WasmhostError('WH_ERR_SUPERSEDED', `${name} changed while its update was pulled`);
         heldAt = this.#now();
-        return existing.hold(HOLD_GRACE_MS);
+        await existing.hold(HOLD_GRACE_MS);
       });
     } catch (err) {
       await next.stop();
       existing.release();
-      this.#refused.set(spec.name, key);
-      existing.rolledBackFrom = { digest: next.digest && `sha256:${next.digest}`, reason: errorText(err), at: new Date(this.#now()).toISOString() };
-      return existing.updateRefused(errorText(err));
+      if (isWasmhostError(err, 'WH_ERR_SUPERSEDED')) return;
+      this.#refused.set(name, key);
+      return existing.updateRefused({ digest: next.digest && `sha256:${next.digest}`, reason: errorText(err), at: new Date(this.#now()).toISOString() });
+    } finally {
+      settled = true;
+      if (this.#candidates.get(name) === next) this.#candidates.delete(name);
+      unlock?.();
     }
-    this.#refused.delete(spec.name);
-    this.#workloads.set(spec.name, next);
+    this.#refused.delete(name);
+    this.#workloads.set(name, next);
     existing.release(next);
     next.note(`update: the previous version held its calls for ${this.#now() - heldAt} ms while this one started`);
-    this.#probation.set(spec.name, { previous: existing, until: this.#now() + this.#probationMs });
+    this.#probation.set(name, { previous: existing, until: this.#now() + this.#probationMs });
     await existing.stop();
     this.#onStatusChange();
   }
 
   /** A workload's instance failed: within its probation window, go back to the version it replaced. */
-  #onFailure(workload: Workload, reason: string, message: string): boolean {
-    const probation = this.#probation.get(workload.name);
-    if (!probation || this.#workloads.get(workload.name) !== workload || this.#now() > probation.until) return false;
-    this.#probation.delete(workload.name);
-    this.#refused.set(workload.name, canonicalJson(workload.spec));
-    const back = new Workload(probation.previous.spec, this.#ctx, probation.previous.desiredVersion);
-    back.rolledBackFrom = { digest: workload.digest && `sha256:${workload.digest}`, reason: `${reason}: ${message}`, at: new Date(this.#now()).toISOString() };
-    this.#log.forWorkload(workload.name).warn(`rolling back to ${probation.previous.digest?.slice(0, 12) ?? 'the previous version'}: the update failed within its probation window (${reason})`);
-    this.#workloads.set(workload.name, back);
-    void workload.stop().then(() => back.start()); // its worker gone first: one version at a time on the kv
-    return true;
+  #onFailure(workload: Workload, reason: string, message: string): void {
+    const { name } = workload;
+    const probation = this.#probation.get(name);
+    if (this.#workloads.get(name) !== workload || !rollbackDue(probation, this.#now())) return;
+    this.#probation.delete(name);
+    this.#refused.set(name, canonicalJson(workload.spec));
+    const { previous } = probation;
+    const back = new Workload(previous.spec, this.#ctx, previous.desiredVersion, { digest: workload.digest && `sha256:${workload.digest}`, reason: `${reason}: ${message}`, at: new Date(this.#now()).toISOString() });
+    this.#log.forWorkload(name).warn(`rolling back to ${previous.digest?.slice(0, 12) ?? 'the previous version'}: the update failed within its probation window (${reason})`);
+    this.#workloads.set(name, back);
+    void this.#lock.run(name, async () => {
+      await workload.stop(); // its worker gone first: one version at a time on the kv
+      if (this.#workloads.get(name) === back) back.start();
+    });
   }
 
   /** Statuses of every workload, plus workloads known only by their spec error. */
@@ -228,18 +264,21 @@ export class Supervisor {
     }));
   }
 
-  restart(name: string): void {
-    this.#get(name).start();
+  /** Operator methods take the name's lock like any command: never half-way through an update. */
+  restart(name: string): Promise<void> {
+    return this.#lock.run(name, () => this.#get(name).start());
   }
 
   /** Overrides last until the next desired change for that workload (a new spec makes a new Workload). */
   stop(name: string): Promise<void> {
-    return this.#get(name).stop();
+    return this.#lock.run(name, () => this.#get(name).stop());
   }
 
-  start(name: string): void {
-    const workload = this.#get(name);
-    if (workload.state === 'stopped' || workload.state === 'failed') workload.start();
+  start(name: string): Promise<void> {
+    return this.#lock.run(name, () => {
+      const workload = this.#get(name);
+      if (workload.state === 'stopped' || workload.state === 'failed') workload.start();
+    });
   }
 
   async invoke(name: string, method: string, payload: string): Promise<string | undefined> {
@@ -268,8 +307,8 @@ export class Supervisor {
 
   /** Stops every workload, letting calls in flight finish within `graceMs`. */
   async shutdown(graceMs = 3000): Promise<void> {
-    await this.#applying;
-    await Promise.all([...this.#workloads.values()].map((w) => w.shutdown(graceMs)));
+    await Promise.all([...this.#candidates.values()].map((w) => w.stop()));
+    await Promise.all([...this.#workloads.keys()].map((name) => this.#lock.run(name, () => this.#workloads.get(name)?.shutdown(graceMs))));
     await this.#ctx.engine.close();
   }
 

@@ -1,6 +1,6 @@
 import { OutboxWriter, type Outbox, type OutboxHandle } from '../outbox/index.js';
 import { TokenBucket, type Effect, type GuestMessage, type LogLevel, type WorkloadKind } from '../runtime/index.js';
-import type { TelemetrySink } from './sink.js';
+import type { TelemetrySink } from '../base/index.js';
 
 /** What the output side needs from the host (a part of WorkloadContext). */
 export interface OutputContext {
@@ -54,13 +54,27 @@ export class WorkloadOutput {
 
   /** The instance is gone: its outboxes are removed once what is in them is sent. */
   instanceEnded(): void {
-    if (this.#outbox) this.ctx.outbox?.writerClosed(this.#outbox.dir);
-    if (this.#stdoutBox) {
-      this.#stdoutBox.writer.close();
-      this.ctx.outbox?.writerClosed(this.#stdoutBox.handle.dir);
-    }
+    this.detach()();
+  }
+
+  /**
+   * Lets go of the current instance's outboxes now and returns what closes them, to be called once that
+   * instance is gone. Taken before the instance stops, so a closing that finishes late can only ever
+   * close that instance's folders, never those of the instance started after it.
+   */
+  detach(): () => void {
+    const { ctx } = this;
+    const outbox = this.#outbox;
+    const stdoutBox = this.#stdoutBox;
     this.#outbox = undefined;
     this.#stdoutBox = undefined;
+    return () => {
+      if (outbox) ctx.outbox?.writerClosed(outbox.dir);
+      if (stdoutBox) {
+        stdoutBox.writer.close();
+        ctx.outbox?.writerClosed(stdoutBox.handle.dir);
+      }
+    };
   }
 
   effect(effect: Effect): void {

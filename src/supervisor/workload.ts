@@ -6,9 +6,8 @@ import { LogRing, type Logger } from '../ops/index.js';
 import type { CallStats, Effect, ExportName, Engine, Fatal, FailureReason, GuestMessage, HandlerCall, LogLevel, WorkloadInstance, WorkloadKind } from '../runtime/index.js';
 import type { WorkloadSpec } from '../spec/index.js';
 import { decideAfterExit, type BackoffSettings } from './restart-policy.js';
-import type { WorkloadMeter } from './meter.js';
 import { WorkloadOutput, type OutputContext } from './workload-output.js';
-import type { WorkloadState, WorkloadStatus } from './status.js';
+import type { WorkloadMeter, WorkloadState, WorkloadStatus } from '../base/index.js';
 
 /** What a Workload needs from the host (its output side's needs included); the Supervisor provides it. */
 export interface WorkloadContext extends OutputContext {
@@ -22,8 +21,11 @@ export interface WorkloadContext extends OutputContext {
   statusChanged(name: string): void;
   /** The workload reached running with this digest: its last-known-good version, kept in the cache. */
   healthy(name: string, digest: string): void;
-  /** An instance failed; true when the supervisor takes over (a rollback) instead of the restart policy. */
-  failed(workload: Workload, reason: FailureReason, message: string): boolean;
+  /**
+   * An instance failed and its restart policy was applied. The supervisor may decide more (a rollback
+   * within an update's probation window): it then stops this Workload, which ends any restart.
+   */
+  failed(workload: Workload, reason: FailureReason, message: string): void;
   meter(name: string): WorkloadMeter;
   now(): number;
 }
@@ -69,10 +71,13 @@ export class Workload {
   #held: Array<{ call: HandlerCall; resolve: (value: string | undefined) => void; reject: (err: unknown) => void }> | undefined;
   /** hold() had to stop the instance: release() without a successor starts it again. */
   #stoppedForHold = false;
-  /** The version this one replaced after it failed, if it came back by a rollback. */
-  rolledBackFrom: { digest: string | null; reason: string; at: string } | null = null;
+  /** Settles once the last instance stopped is gone (see #stopInstance). */
+  #lastStop: Promise<void> = Promise.resolve();
+  /** Set when this version stays (or came back) because a newer one failed: that version, and why. */
+  #rolledBackFrom: RolledBack | null;
 
-  constructor(readonly spec: WorkloadSpec, ctx: WorkloadContext, readonly desiredVersion: number | null) {
+  constructor(readonly spec: WorkloadSpec, ctx: WorkloadContext, readonly desiredVersion: number | null, rolledBackFrom: RolledBack | null = null) {
+    this.#rolledBackFrom = rolledBackFrom;
     this.#ctx = ctx;
     this.#log = ctx.log.forWorkload(spec.name);
     this.#meter = ctx.meter(spec.name);
@@ -112,7 +117,7 @@ export class Workload {
       lastExitReason: this.#lastExit?.reason ?? null,
       lastExitCode: this.#lastExit?.code ?? null,
       nextRestartAt: this.#nextRestartAt === null ? null : new Date(this.#nextRestartAt).toISOString(),
-      rolledBackFrom: this.rolledBackFrom,
+      rolledBackFrom: this.#rolledBackFrom,
       desiredVersion: this.desiredVersion,
       messagesSent: this.#output.sent,
       messagesRefused: this.#output.refused,
@@ -165,6 +170,8 @@ export class Workload {
 
   async stop(): Promise<void> {
     this.#generation++;
+    this.#candidate?.reject(new WasmhostError('WH_ERR_SUPERSEDED', `${this.name}: this version was stopped before it ran`));
+    this.#candidate = undefined;
     await this.#stopInstance();
     this.#setState('stopped');
   }
@@ -187,9 +194,10 @@ export class Workload {
     this.#log.info(text);
   }
 
-  /** The running version stays because its update failed to prepare; say so in the status. */
-  updateRefused(reason: string): void {
-    this.#lastError = cut(`update refused, still running the previous version: ${reason}`);
+  /** The running version stays because its update (`failed`) could not start; say so in the status. */
+  updateRefused(failed: RolledBack): void {
+    this.#rolledBackFrom = failed;
+    this.#lastError = cut(`update refused, still running the previous version: ${failed.reason}`);
     this.logs.push('error', this.#lastError);
     this.#log.error(this.#lastError);
     this.#ctx.statusChanged(this.name);
@@ -236,6 +244,8 @@ export class Workload {
 
   async #bringUp(current: () => boolean): Promise<void> {
     const { spec } = this;
+    await this.#lastStop;
+    if (!current()) return;
     const blob = await this.#ctx.fetcher.fetch(spec.source, spec.sha256, (attempt, err, delayMs) => {
       if (!current()) return;
       this.#lastError = cut(`pull attempt ${attempt} failed: ${err.message}; retrying in ${delayMs} ms`);
@@ -288,7 +298,7 @@ export class Workload {
     } else {
       this.#setState('running');
       this.#log.info(`running ${this.#digest?.slice(0, 12)} (command)`);
-      instance.call({ fn: 'run' }, undefined).then(
+      instance.call({ fn: 'run' }).then(
         () => current() && this.#commandEnded(instance, 0),
         (err: unknown) => current() && isWasmhostError(err, 'WH_ERR_GUEST') && this.#commandEnded(instance, 1),
       );
@@ -359,15 +369,17 @@ export class Workload {
       this.#ctx.backoff,
     );
     this.#startedAt = 0;
-    if (!clean && this.#ctx.failed(this, reason, text)) return this.#setState('failed');
-    if (decision.action === 'stay') return this.#setState(decision.status);
-    this.#restarts = decision.restarts;
-    this.#meter.restarting(reason);
-    const now = this.#ctx.now();
-    this.#nextRestartAt = now + decision.delayMs;
-    this.#setState('backoff', now); // one clock reading: nextRestartAt - since is exactly the delay
-    const generation = this.#generation;
-    this.#restartTimer = setTimeout(() => generation === this.#generation && this.#launch(++this.#generation), decision.delayMs);
+    if (decision.action === 'stay') this.#setState(decision.status);
+    else {
+      this.#restarts = decision.restarts;
+      this.#meter.restarting(reason);
+      const now = this.#ctx.now();
+      this.#nextRestartAt = now + decision.delayMs;
+      this.#setState('backoff', now); // one clock reading: nextRestartAt - since is exactly the delay
+      const generation = this.#generation;
+      this.#restartTimer = setTimeout(() => generation === this.#generation && this.#launch(++this.#generation), decision.delayMs);
+    }
+    if (!clean) this.#ctx.failed(this, reason, text);
   }
 
   /** A failure: retryable ones follow the restart policy; permanent ones stay failed. */
@@ -382,14 +394,25 @@ export class Workload {
     this.#setState('failed');
   }
 
-  async #stopInstance(): Promise<void> {
+  /**
+   * Ends the running instance, if any. What belongs to it (its outboxes) is taken now, before the await,
+   * and every launch waits for the last stop to finish: an instance never starts while the one before
+   * it still runs, and a stop that ends late cannot touch its successor.
+   */
+  #stopInstance(): Promise<void> {
     clearInterval(this.#tickTimer);
     clearTimeout(this.#restartTimer);
     this.#nextRestartAt = null;
     const instance = this.#instance;
     this.#instance = undefined;
-    await instance?.stop();
-    this.#output.instanceEnded();
+    const closeOutputs = this.#output.detach();
+    const previous = this.#lastStop;
+    this.#lastStop = (async () => {
+      await previous;
+      await instance?.stop();
+      closeOutputs();
+    })();
+    return this.#lastStop;
   }
 
   #setState(state: WorkloadState, at = this.#ctx.now()): void {
@@ -402,6 +425,13 @@ export class Workload {
     }
     this.#ctx.statusChanged(this.name);
   }
+}
+
+/** The version that failed in place of this one, and why (reported as `rolledBackFrom`). */
+export interface RolledBack {
+  readonly digest: string | null;
+  readonly reason: string;
+  readonly at: string;
 }
 
 function isFatalCode(err: unknown): FailureReason | undefined {

@@ -1,10 +1,14 @@
-import type { GuestMessage } from '../runtime/index.js';
+import type { GuestMessage } from './workload-types.js';
 
-/** Where a workload's telemetry goes: edgeHub outputs in IoT Edge mode, stdout and files in local mode. */
+/**
+ * Where a workload's telemetry goes: edgeHub outputs in IoT Edge mode, stdout and files in local mode.
+ * The adapters implement it; the supervisor and the outbox only see this interface.
+ */
 export interface TelemetrySink {
   send(message: OutboundMessage): void;
 }
 
+/** One telemetry record on its way out. */
 export interface OutboundMessage {
   readonly workload: string;
   readonly digest: string;

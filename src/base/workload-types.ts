@@ -1,0 +1,29 @@
+/**
+ * The words every part of the host shares about a workload: its kind, why an instance ended, log
+ * levels, the message a guest sends or receives, and what a guest call measured. Types only; nothing
+ * here imports anything, so every folder may depend on it.
+ */
+
+export type WorkloadKind = 'handler' | 'command' | 'http';
+
+/** Why a workload instance ended. */
+export type FailureReason = 'oom' | 'timeout' | 'trap' | 'exit' | 'budget' | 'init-failed';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+export interface GuestMessage {
+  body: Uint8Array;
+  contentType: string | undefined;
+  properties: Array<[string, string]>;
+}
+
+/** What metrics call a guest export: the handler's calls, a command's run, an http request. */
+export type ExportName = 'init' | 'onTimer' | 'onMessage' | 'onMethod' | 'run' | 'handle';
+
+/** Measured in the worker around each guest call, for metrics. */
+export interface CallStats {
+  /** Time inside the guest (and the host imports it called), without queueing. */
+  durationMs: number;
+  /** The guest's linear memories after the call. */
+  memoryBytes: number;
+}

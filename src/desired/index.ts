@@ -1,0 +1,1 @@
+export { DesiredState, type ApplyDesired, type DesiredStateOptions } from './desired-state.js';
