@@ -9,10 +9,7 @@ import { spawnWorkloadWorker, WarmWorkers } from './worker-pool.js';
 /** Compiled core modules kept in memory for fast restarts; each is machine code shared by its workers. */
 const MODULE_CACHE_ENTRIES = 32;
 
-export interface StartOptions extends Omit<InstanceConfig, 'compiled' | 'modules'> {
-  /** `wasmhost run`: the guest's stdout/stderr go straight to ours instead of being captured. */
-  readonly inheritStdio?: boolean;
-}
+export type StartOptions = Omit<InstanceConfig, 'compiled' | 'modules'>;
 
 /**
  * The runtime's front door (wasmtime's Engine): compiles components once per digest, keeps their

@@ -5,7 +5,6 @@ import type { Worker } from 'node:worker_threads';
 import { WasmhostError, type ErrorCode } from '../errors.js';
 import type { CompiledComponent } from './compiler.js';
 import { COMPONENT_FILE } from './compile-format.js';
-import { splitLines } from './line-splitter.js';
 import type { CallStats, Effect, ExportName, Fatal, FailureReason, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -31,6 +30,8 @@ export interface InstanceConfig {
   readonly kvDir: string | undefined;
   readonly outbox?: WorkerInit['outbox'];
   readonly maxQueuedCalls?: number;
+  /** `wasmhost run`: the guest's stdout/stderr go straight to ours instead of being captured. */
+  readonly inheritStdio?: boolean;
 }
 
 export interface InstanceListener {
@@ -115,13 +116,15 @@ export class WorkloadInstance {
       kvDir: config.kvDir,
       outbox: config.outbox,
       digest: config.compiled.digest,
+      captureStdio: !config.inheritStdio,
       messagesPerSecond: config.messagesPerSecond,
       maxMessageBytes: config.maxMessageBytes,
     };
     worker.postMessage({ type: 'init', init } satisfies HostToWorker);
     if (worker.stdout) {
-      splitLines(this.#worker.stdout, config.maxMessageBytes, (line) => listener.stdout(line));
-      splitLines(this.#worker.stderr, 8192, (line) => listener.stderr(line));
+      // Guest output arrives as 'stdio' messages; the streams only carry what the worker writes before it is told who it runs.
+      worker.stdout.resume();
+      worker.stderr.resume();
       this.#stdioDone = Promise.all([once(this.#worker.stdout, 'end'), once(this.#worker.stderr, 'end')]).catch(() => undefined);
     } else {
       this.#stdioDone = Promise.resolve();
@@ -241,6 +244,11 @@ export class WorkloadInstance {
   #onMessage(message: WorkerToHost): void {
     if (message.type === 'effects') {
       this.#listener.effects(message.effects);
+      return;
+    }
+    if (message.type === 'stdio') {
+      const deliver = message.stream === 'stdout' ? this.#listener.stdout : this.#listener.stderr;
+      for (const line of message.lines) deliver.call(this.#listener, line);
       return;
     }
     if (message.type === 'request' || message.type === 'responded') return this.#onRequest(message);

@@ -36,6 +36,8 @@ export interface WorkerInit {
   /** Durable telemetry: `send` appends here before returning ok. Absent: telemetry goes out as effects. */
   outbox: { dir: string; counters: SharedArrayBuffer; capBytes: number; fsync: 'always' | 'interval' | 'never' } | undefined;
   digest: string;
+  /** The host reads the guest's stdout/stderr (as lines, posted as they are written); false: they go straight to ours (`wasmhost run`). */
+  captureStdio: boolean;
   messagesPerSecond: number;
   maxMessageBytes: number;
 }
@@ -55,6 +57,8 @@ export type Fatal = { reason: FailureReason; message: string; exitCode?: number 
 export type WorkerToHost =
   | { type: 'ready'; effects: Effect[] }
   | { type: 'effects'; effects: Effect[] }
+  /** Lines the guest wrote, posted as it writes them (a command's run never lets the worker's own streams move). */
+  | { type: 'stdio'; stream: 'stdout' | 'stderr'; lines: string[] }
   | ({ type: 'result'; id: number; ok: true; value: string | undefined; effects: Effect[] } & CallStats)
   | ({ type: 'result'; id: number; ok: false; error: string; fatal: Fatal | undefined; effects: Effect[] } & CallStats)
   | { type: 'startup-failed'; error: string }

@@ -1,5 +1,5 @@
 import { OutboxWriter, type Outbox, type OutboxHandle } from '../outbox/index.js';
-import { TokenBucket, type Effect, type GuestMessage, type LogLevel, type WorkloadKind } from '../runtime/index.js';
+import { type Effect, type GuestMessage, type LogLevel, type WorkloadKind } from '../runtime/index.js';
 import type { TelemetrySink } from '../base/index.js';
 
 /** What the output side needs from the host (a part of WorkloadContext). */
@@ -26,16 +26,13 @@ export class WorkloadOutput {
   sent = 0;
   refused = 0;
   dropped = 0;
-  readonly #stdoutBudget: TokenBucket;
   #digest = '';
   #kind: WorkloadKind | null = null;
   /** The running instance's outbox, and the one its stdout lines go to (commands). */
   #outbox: OutboxHandle | undefined;
   #stdoutBox: { handle: OutboxHandle; writer: OutboxWriter } | undefined;
 
-  constructor(private readonly name: string, messagesPerSecond: number, private readonly ctx: OutputContext, private readonly reports: OutputReports) {
-    this.#stdoutBudget = new TokenBucket(messagesPerSecond);
-  }
+  constructor(private readonly name: string, private readonly ctx: OutputContext, private readonly reports: OutputReports) {}
 
   /** A new instance starts: in IoT Edge mode it gets an outbox of its own (a command one more, for stdout). */
   instanceStarting(digest: string, kind: WorkloadKind | null): OutboxHandle | undefined {
@@ -100,10 +97,6 @@ export class WorkloadOutput {
   /** A line the guest printed: a command's is a telemetry message, any other guest's a log line. */
   stdoutLine(line: string): void {
     if (this.#kind !== 'command') return this.reports.guestLog('info', line);
-    if (!this.#stdoutBudget.take()) {
-      this.refused++;
-      return;
-    }
     const isJson = /^\s*[{[]/.test(line) && isJsonText(line);
     const msg = { body: Buffer.from(line), contentType: isJson ? 'application/json' : 'text/plain', properties: [] };
     if (this.#stdoutBox) {

@@ -82,7 +82,7 @@ export class Workload {
     this.#log = ctx.log.forWorkload(spec.name);
     this.#meter = ctx.meter(spec.name);
     this.#since = ctx.now();
-    this.#output = new WorkloadOutput(spec.name, spec.limits.messagesPerSecond, ctx, {
+    this.#output = new WorkloadOutput(spec.name, ctx, {
       guestLog: (level, text) => this.#guestLog(level, text),
       warn: (text) => this.#warnInStatus(text),
     });

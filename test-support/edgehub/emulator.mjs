@@ -35,7 +35,13 @@ export class EdgeHubEmulator {
   reportedPatches = [];
   connects = 0;
   rejectedConnects = 0;
+  /** Twin GET requests answered so far. */
+  twinGets = 0;
+  /** Holds each twin GET response this long (the document is the one at the time of the request). */
+  twinGetDelayMs = 0;
+  /** @type {Record<string, any>} */
   #desired = { $version: 1 };
+  /** @type {Record<string, any>} */
   #reported = { $version: 1 };
   #moduleKey = randomBytes(32);
   #pendingMethods = new Map();
@@ -200,8 +206,10 @@ export class EdgeHubEmulator {
     const body = packet.payload.toString();
     const rid = /\$rid=([^&]+)/.exec(topic)?.[1];
     if (topic.startsWith('$iothub/twin/GET/')) {
-      const { $version: dv, ...desired } = this.#desired;
-      const { $version: rv, ...reported } = this.#reported;
+      const { $version: dv, ...desired } = structuredClone(this.#desired);
+      const { $version: rv, ...reported } = structuredClone(this.#reported);
+      this.twinGets++;
+      if (this.twinGetDelayMs) await new Promise((r) => setTimeout(r, this.twinGetDelayMs));
       await this.#publish(`$iothub/twin/res/200/?$rid=${rid}`, { desired: { ...desired, $version: dv }, reported: { ...reported, $version: rv } });
     } else if (topic.startsWith('$iothub/twin/PATCH/properties/reported/')) {
       const patch = JSON.parse(body);

@@ -2,6 +2,7 @@ import { ENDPOINT_NAME } from '../../spec/schema.js';
 import type { GuestMessage, LogLevel, WorkerInit } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { TokenBucket } from '../token-bucket.js';
+import { LOG_LINES_PER_SECOND } from './guest-stdio.js';
 import type { KvStore } from './kv-store.js';
 import { OutboxRefusal, type OutboxWriter } from '../../outbox/writer.js';
 
@@ -12,7 +13,6 @@ const MAX_PROPERTIES = 32;
 /** Set by the host on every message; a guest may not forge them. */
 const RESERVED_PROPERTIES = new Set(['workload', 'workloadDigest']);
 const MAX_LOG_CHARS = 4096;
-const LOG_LINES_PER_SECOND = 200;
 const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['trace', 'debug', 'info', 'warn', 'error']);
 
 /**

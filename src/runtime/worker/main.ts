@@ -12,6 +12,7 @@ import { OutboxWriter } from '../../outbox/writer.js';
 import { GuestExit, wasiImports } from './sandbox.js';
 import { serveHttp } from './http-server.js';
 import { enforceStorageQuota } from './storage-quota.js';
+import { captureGuestStdio, passGuestStdioThrough } from './guest-stdio.js';
 
 type GuestFn = (...args: unknown[]) => unknown;
 type Exports = Record<string, Record<string, GuestFn> | undefined>;
@@ -146,6 +147,7 @@ function startServing(first: Exports, fresh: () => Exports): void {
 
 async function main(received: WorkerInit): Promise<void> {
   init = received;
+  const endStdio = init.captureStdio ? captureGuestStdio(init, effects, post) : (passGuestStdioThrough(), () => undefined);
   let exports: Exports;
   try {
     const fresh = await prepare();
@@ -157,7 +159,10 @@ async function main(received: WorkerInit): Promise<void> {
   }
   let dead = false;
   port.on('message', (message: HostToWorker) => {
-    if (message.type === 'close') return port.close(); // let stdout drain, then the thread ends by itself
+    if (message.type === 'close') {
+      endStdio(); // a last line without a newline
+      return port.close(); // the thread then ends by itself
+    }
     if (message.type !== 'call' || dead) return;
     const { id, call } = message;
     const started = performance.now();

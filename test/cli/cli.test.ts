@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, freePort, guestPath, tempDir, waitFor } from './helpers.js';
+import { CLI, freePort, guestPath, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());

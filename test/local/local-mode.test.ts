@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, freePort, guestPath, sampleValue, scrape, tempDir, waitFor } from './helpers.js';
+import { CLI, freePort, guestPath, sampleValue, scrape, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
 const desiredFile = join(tmp.path, 'workloads.local.json');

@@ -6,9 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Fetcher, type FetchSettings } from '../dist/fetch/index.js';
-import { startRegistry } from '../test-support/registry.mjs';
-import { CLI, guestBytes, guestPath, tempDir } from './helpers.js';
+import { Fetcher, type FetchSettings } from '../../dist/fetch/index.js';
+import { startRegistry } from '../../test-support/registry.mjs';
+import { CLI, guestBytes, guestPath, tempDir } from '../helpers.js';
 
 const run = promisify(execFile);
 const echo = guestBytes('echo');

@@ -3,8 +3,8 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
-import { CLI, guestBytes, guestPath, tempDir, waitFor } from './helpers.js';
+import { EdgeHubEmulator } from '../../test-support/edgehub/emulator.mjs';
+import { CLI, guestBytes, guestPath, tempDir, waitFor } from '../helpers.js';
 
 it('SIGTERM under load: clean exit 0 and nothing lost that the guest was told was sent', async () => {
   const tmp = tempDir();

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { CLI, ROOT, guestBytes, guestPath, tempDir, waitFor } from './helpers.js';
+import { CLI, ROOT, guestBytes, guestPath, tempDir, waitFor } from '../helpers.js';
 
 const EMULATOR = join(ROOT, 'test-support', 'edgehub', 'process.mjs');
 type Arrival = { id: string; workload: string; output: string; body: string };

@@ -2,12 +2,13 @@ import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Engine } from '../dist/runtime/index.js';
-import { Fetcher } from '../dist/fetch/index.js';
-import { createLogger } from '../dist/ops/index.js';
-import { validateDesired } from '../dist/spec/index.js';
-import { Supervisor, type OutboundMessage, type WorkloadStatus } from '../dist/supervisor/index.js';
-import { GUESTS, freePort, tempDir, waitFor } from './helpers.js';
+import { Engine } from '../../dist/runtime/index.js';
+import { Fetcher } from '../../dist/fetch/index.js';
+import { createLogger } from '../../dist/ops/index.js';
+import { validateDesired } from '../../dist/spec/index.js';
+import type { OutboundMessage, WorkloadStatus } from '../../dist/base/index.js';
+import { Supervisor } from '../../dist/supervisor/index.js';
+import { GUESTS, freePort, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
 const logLines: string[] = [];
@@ -139,9 +140,10 @@ describe('supervisor with hostile guests beside a healthy one', () => {
   });
 
   it('every host log line about a workload names it', () => {
-    const about = logLines.filter((l) => l.includes('trap'));
-    expect(about.length).toBeGreaterThan(0);
-    expect(logLines.filter((l) => / - (running|trap:)/.test(l))).toEqual([]);
+    // Lines about a workload's life: it runs, it trapped, it restarts. Each must name its workload.
+    const about = logLines.filter((l) => /running [0-9a-f]{12}|trap: |restart/.test(l));
+    expect(about.filter((l) => /trap: /.test(l)).length).toBeGreaterThan(0);
+    expect(about.filter((l) => !/\[workload=[\w-]+\] /.test(l))).toEqual([]);
   });
 });
 

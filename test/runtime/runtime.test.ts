@@ -1,5 +1,5 @@
-import { Engine, GuestFatalError, type Effect, type Fatal, type WorkloadInstance, type StartOptions } from '../dist/runtime/index.js';
-import { guestBytes, tempDir, waitFor } from './helpers.js';
+import { Engine, GuestFatalError, type Effect, type Fatal, type WorkloadInstance, type StartOptions } from '../../dist/runtime/index.js';
+import { guestBytes, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
 const engine = new Engine(`${tmp.path}/compiled`);
@@ -115,7 +115,13 @@ describe('runtime', () => {
     const err = await instance.call({ fn: 'onTimer' }).catch((e: unknown) => e);
     expect((err as GuestFatalError).fatal).toMatchObject({ reason: 'exit', exitCode: 1 });
     await waitFor('exit instance to end', () => ended.length > 0);
-    expect(process.exitCode ?? 0).toBe(0);
+    expect(ended[0]).toMatchObject({ reason: 'exit', exitCode: 1 });
+    // The host (this process) lives on and runs guests: exit ended one worker, not the process.
+    const next = await start('echo');
+    await next.instance.call({ fn: 'init' });
+    await next.instance.call({ fn: 'onTimer' });
+    expect(next.effects.some((e) => e.type === 'telemetry')).toBe(true);
+    await next.instance.stop();
   });
 
   it('an init that returns err is a guest error, not a crash', async () => {

@@ -3,8 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
-import { CLI, freePort, guestBytes, guestPath, sampleValue, scrape, tempDir, waitFor } from './helpers.js';
+import { EdgeHubEmulator } from '../../test-support/edgehub/emulator.mjs';
+import { CLI, freePort, guestBytes, guestPath, sampleValue, scrape, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
 const dataDir = join(tmp.path, 'data');
@@ -71,8 +71,16 @@ describe('IoT Edge mode', () => {
     expect(sampleValue(metrics, 'wasmhost_process_resident_memory_bytes')).toBeGreaterThan(0);
   });
 
-  it('keeps reported updates batched', () => {
-    expect(hub.reportedPatches.length).toBeLessThan(15);
+  it('keeps reported updates batched: ten restarts (three status changes each) make a few patches, not thirty', async () => {
+    const before = hub.reportedPatches.length;
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) expect(await hub.invokeMethod('restartWorkload', { name: 'beta' })).toMatchObject({ status: 200 });
+    await waitFor('beta running again', async () => ((await hub.invokeMethod('listWorkloads')).payload as Array<{ name: string; status: string }>).find((w) => w.name === 'beta')?.status === 'running');
+    await new Promise((r) => setTimeout(r, 1200)); // the last batch goes out
+    const patches = hub.reportedPatches.length - before;
+    expect(patches).toBeGreaterThan(0);
+    expect(patches).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 500) + 1);
+    expect(patches).toBeLessThan(10);
   });
 
   it('a config patch restarts only that workload', async () => {

@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Outbox, OutboxRefusal, OutboxWriter } from '../dist/outbox/index.js';
-import { createLogger } from '../dist/ops/index.js';
-import { ROOT, runWithFileSizeLimit, tempDir, waitFor } from './helpers.js';
+import { Outbox, OutboxRefusal, OutboxWriter, type AckingSend } from '../../dist/outbox/index.js';
+import { bodyText } from '../../dist/base/index.js';
+import { createLogger } from '../../dist/ops/index.js';
+import { ROOT, runWithFileSizeLimit, tempDir, waitFor } from '../helpers.js';
 
 const msg = (text: string) => ({ body: Buffer.from(text), contentType: 'text/plain', properties: [['k', 'v']] as Array<[string, string]> });
 
-function setup(options: { ttlMs?: number; capBytes?: number; send: (m: { messageId: string; msg: { body: Uint8Array } }) => Promise<void> }) {
+function setup(options: { ttlMs?: number; capBytes?: number; send: AckingSend }) {
   const tmp = tempDir();
   const logs: string[] = [];
   const outbox = new Outbox(
@@ -26,7 +27,7 @@ describe('Outbox', () => {
     let failOnce = true;
     const { tmp, outbox, handle, writer } = setup({
       send: async (m) => {
-        const text = Buffer.from(m.msg.body).toString();
+        const text = bodyText(m.msg.body);
         if (text === 'm3' && failOnce) {
           failOnce = false;
           ids.set('first-try', m.messageId);
@@ -50,7 +51,7 @@ describe('Outbox', () => {
 
   it('reads across segment files while they are written, in order, each message once', async () => {
     const seen: number[] = [];
-    const { tmp, outbox, handle, writer } = setup({ capBytes: 64 * 1024 * 1024, send: async (m) => void seen.push(Buffer.from(m.msg.body).readUInt32BE(0)) });
+    const { tmp, outbox, handle, writer } = setup({ capBytes: 64 * 1024 * 1024, send: async (m) => void seen.push(Buffer.from(m.msg.body as Uint8Array).readUInt32BE(0)) });
     const body = Buffer.alloc(8 * 1024, 7); // ~11 KB a record: 1200 of them fill four 4 MB segments
     for (let i = 0; i < 1200; i++) {
       body.writeUInt32BE(i, 0);
@@ -68,7 +69,7 @@ describe('Outbox', () => {
 
   it('sends text bodies as text and any other body byte for byte, with the writer\'s digest', async () => {
     const got: Array<{ body: Uint8Array | string; digest: string }> = [];
-    const { tmp, outbox, handle, writer } = setup({ send: async (m) => void got.push({ body: m.msg.body, digest: (m as unknown as { digest: string }).digest }) });
+    const { tmp, outbox, handle, writer } = setup({ send: async (m) => void got.push({ body: m.msg.body, digest: m.digest }) });
     writer.append('out', { body: Buffer.from('{"t":21.5,"unit":"°C"}'), contentType: 'application/json', properties: [] });
     writer.append('out', { body: Buffer.from([0xff, 0xfe, 0x00, 0x41]), contentType: 'text/plain', properties: [] }); // labelled text, not UTF-8
     writer.append('out', { body: Buffer.from([1, 2, 3]), contentType: 'application/octet-stream', properties: [] });
@@ -90,7 +91,7 @@ describe('Outbox', () => {
     writeFileSync(join(legacy, '0000000000000000.seg'), `${JSON.stringify(record)}\n`);
     const got: Array<{ text: string; digest: string; id: string }> = [];
     const outbox = new Outbox({ dir: join(tmp.path, 'outbox'), capBytes: 1 << 20, ttlMs: 60_000, fsync: 'never', window: 4 }, async (m) => {
-      got.push({ text: Buffer.from(m.msg.body).toString(), digest: m.digest, id: m.messageId });
+      got.push({ text: bodyText(m.msg.body), digest: m.digest, id: m.messageId });
     }, createLogger('error', () => undefined));
     outbox.recover();
     await waitFor('replayed', () => got.length === 1, 5000);
@@ -132,7 +133,7 @@ describe('Outbox', () => {
 
   it('a write that fails (disk full) refuses that message only, with its reason; later messages still go out', async () => {
     const seen: string[] = [];
-    const { tmp, outbox, handle } = setup({ send: async (m) => void seen.push(Buffer.from(m.msg.body).toString()) });
+    const { tmp, outbox, handle } = setup({ send: async (m) => void seen.push(bodyText(m.msg.body)) });
     // The next segment is a link to /dev/full, where every write fails with ENOSPC (a real full disk).
     const full = join(handle.dir, '0000000000000000.seg');
     symlinkSync('/dev/full', full);
@@ -170,7 +171,7 @@ describe('Outbox', () => {
 
   it('drops messages older than the time to live, counts and logs them', async () => {
     const sent: string[] = [];
-    const { tmp, logs, outbox, writer, handle } = setup({ ttlMs: 1, send: async (m) => void sent.push(Buffer.from(m.msg.body).toString()) });
+    const { tmp, logs, outbox, writer, handle } = setup({ ttlMs: 1, send: async (m) => void sent.push(bodyText(m.msg.body)) });
     writer.append('out', msg('stale'));
     writer.close();
     await new Promise((r) => setTimeout(r, 20));

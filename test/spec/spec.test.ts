@@ -1,4 +1,4 @@
-import { validateDesired, diffSpecs, formatProblem } from '../dist/spec/index.js';
+import { validateDesired, diffSpecs, formatProblem } from '../../dist/spec/index.js';
 
 const pin = 'a'.repeat(64);
 const nested = (depth: number): Record<string, unknown> => (depth === 0 ? {} : { n: nested(depth - 1) });
