@@ -2,3 +2,5 @@ export { Supervisor, type SupervisorOptions, type ApplyResult } from './supervis
 export { decideAfterExit, DEFAULT_BACKOFF, type BackoffSettings, type ExitDecision } from './restart-policy.js';
 export { plan, describe, type Command } from './plan.js';
 export { topicMatches } from './topics.js';
+export { rollbackDue, type Probation } from './probation.js';
+export { KeyedLock } from './keyed-lock.js';
