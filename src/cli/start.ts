@@ -9,6 +9,9 @@ const SHUTDOWN_DEADLINE_MS = 9000;
 export async function startCommand(version: string): Promise<number> {
   const settings = readSettings();
   const log = createLogger(settings.logLevel);
+  // Last resort: a promise nobody awaited must not end a host that serves every workload. It is a bug,
+  // so it is logged as an error with its stack, never swallowed in silence.
+  process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`));
   if (settings.allowUnpinned) log.warn('WASMHOST_ALLOW_UNPINNED is on: sources without sha256 are accepted (development only)');
   log.info(`wasmhost ${version} starting in ${settings.mode === 'edge' ? 'IoT Edge' : 'local'} mode; data in ${settings.dataDir}`);
   const host = settings.mode === 'edge' ? await startEdgeMode(settings, log, version) : await startLocalMode(settings, log, version);

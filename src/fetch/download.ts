@@ -12,6 +12,8 @@ export class FetchError extends WasmhostError {
 }
 
 export interface RequestOptions {
+  /** Whether a redirect may lead from https to plain http (WASMHOST_ALLOW_HTTP). */
+  readonly allowHttp: boolean;
   readonly method?: string;
   readonly headers?: Record<string, string>;
   readonly body?: Uint8Array | string;
@@ -19,10 +21,12 @@ export interface RequestOptions {
 }
 
 /**
- * One HTTP request, following at most MAX_REDIRECTS redirects. Credentials are not carried to another
- * host (registries redirect blob downloads to storage with signed URLs).
+ * One HTTP request, following at most MAX_REDIRECTS redirects. A redirect never lowers https to plain
+ * http unless plain http is allowed, and credentials go only to the exact origin (scheme, host, port)
+ * they were given for (registries redirect blob downloads to storage with signed URLs).
  */
 export async function request(url: string, options: RequestOptions): Promise<Response> {
+  const origin = new URL(url).origin;
   let current = new URL(url);
   let headers = { ...options.headers };
   for (let hop = 0; ; hop++) {
@@ -44,7 +48,11 @@ export async function request(url: string, options: RequestOptions): Promise<Res
     if (hop >= MAX_REDIRECTS) throw new FetchError(`more than ${MAX_REDIRECTS} redirects from ${redact(url)}`, false);
     await response.body?.cancel();
     const next = new URL(location, current);
-    if (next.host !== current.host) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+    if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new FetchError(`redirect from ${redact(current.href)} to a ${next.protocol} URL refused`, false);
+    if (current.protocol === 'https:' && next.protocol === 'http:' && !options.allowHttp) {
+      throw new FetchError(`redirect from ${redact(current.href)} to plain http (${redact(next.href)}) refused (WASMHOST_ALLOW_HTTP is off)`, false);
+    }
+    if (next.origin !== origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
     current = next;
   }
 }

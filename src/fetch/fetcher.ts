@@ -92,7 +92,7 @@ export class Fetcher {
       throw new WasmhostError('WH_ERR_SOURCE_NOT_ALLOWED', `plain http source ${redact(url.href)} refused (set WASMHOST_ALLOW_HTTP=true to allow)`);
     }
     const what = redact(url.href);
-    const response = await expectOk(await request(url.href, { timeoutMs: this.#timeout }), what);
+    const response = await expectOk(await request(url.href, { timeoutMs: this.#timeout, allowHttp: this.settings.allowHttp }), what);
     const blob = checkPin(await readCapped(response, this.settings.maxBytes, what), pinned, what);
     await this.store.put(blob.digest, blob.bytes);
     return blob;

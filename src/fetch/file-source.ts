@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { redact } from './source.js';
 import { WasmhostError } from '../errors.js';
 import { collectCapped } from './capped.js';
 
@@ -19,13 +20,13 @@ export async function readFileSource(source: string, settings: FileSourceSetting
   try {
     real = await realpath(path);
   } catch (err) {
-    throw new WasmhostError('WH_ERR_FETCH_FAILED', `cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+    throw new WasmhostError('WH_ERR_FETCH_FAILED', `cannot read ${redact(source)}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
   }
   const roots = await Promise.all(settings.roots.map((r) => realpath(r).catch(() => resolve(r))));
   if (!roots.some((root) => isInside(root, real))) {
-    throw new WasmhostError('WH_ERR_SOURCE_NOT_ALLOWED', `${source} is outside the data volume`);
+    throw new WasmhostError('WH_ERR_SOURCE_NOT_ALLOWED', `${redact(source)} is outside the data volume`);
   }
-  return collectCapped(createReadStream(real), settings.maxBytes, source);
+  return collectCapped(createReadStream(real), settings.maxBytes, redact(source));
 }
 
 function isInside(root: string, path: string): boolean {

@@ -2,6 +2,7 @@ import { WasmhostError } from '../errors.js';
 import { sha256Hex as sha256 } from './capped.js';
 import { expectOk, FetchError, readCapped, request } from './download.js';
 import type { RegistryCredentials } from './registry-auth.js';
+import { redact } from './source.js';
 
 /** Layer media types that carry a wasm module or component (CNCF wasm artifact, wasm-to-oci, bytecodealliance). */
 export const WASM_LAYER_TYPES: ReadonlySet<string> = new Set([
@@ -37,12 +38,30 @@ export interface RegistryOptions {
 export class RegistryClient {
   readonly #base: string;
   readonly #tokens = new Map<string, string>();
+  readonly #loopback: boolean;
   #authorization: string | undefined;
 
   constructor(private readonly registry: string, private readonly options: RegistryOptions) {
-    const host = registry.replace(/:\d+$/, '');
-    const loopback = host === 'localhost' || host.startsWith('127.') || host === '[::1]';
-    this.#base = `${loopback || options.allowHttp ? 'http' : 'https'}://${registry}`;
+    this.#loopback = isLoopbackHost(registry.replace(/:\d+$/, ''));
+    this.#base = `${this.#loopback || options.allowHttp ? 'http' : 'https'}://${registry}`;
+  }
+
+  /**
+   * Where a Bearer challenge sends us for a token (with our credentials): only https on the registry's
+   * own host, or, for a registry on loopback (tests, a local mirror), another loopback address.
+   */
+  #realm(realm: string): URL {
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new FetchError(`${this.registry}: Bearer realm is not a URL`, false);
+    }
+    const ownHost = url.protocol === 'https:' && url.hostname === new URL(this.#base).hostname;
+    if (!ownHost && !(this.#loopback && isLoopbackHost(url.hostname))) {
+      throw new FetchError(`${this.registry}: token realm ${redact(realm)} refused: it must be https on ${new URL(this.#base).hostname}`, false);
+    }
+    return url;
   }
 
   /** The wasm layer of `repository:reference`: its digest (hex) and size. */
@@ -127,7 +146,7 @@ export class RegistryClient {
     const scope = `repository:${repository}:${actions}`;
     const attempt = () => {
       const auth = this.#tokens.get(scope) ?? this.#authorization;
-      return request(`${this.#base}${path}`, { ...init, headers: { ...init.headers, ...(auth && { authorization: auth }) }, timeoutMs: this.options.timeoutMs });
+      return request(`${this.#base}${path}`, { ...init, headers: { ...init.headers, ...(auth && { authorization: auth }) }, timeoutMs: this.options.timeoutMs, allowHttp: this.options.allowHttp });
     };
     const first = await attempt();
     if (first.status !== 401) return first;
@@ -154,17 +173,17 @@ export class RegistryClient {
   async #token(challenge: string, scope: string): Promise<string> {
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
     if (!params.realm) throw new FetchError(`${this.registry}: Bearer challenge without realm`, false);
-    const url = new URL(params.realm);
+    const url = this.#realm(params.realm);
     const creds = this.options.credentials;
     let response: Response;
     if (creds?.kind === 'refresh-token') {
       // OAuth2 refresh token (the distribution token spec; what ACR's /oauth2/token takes for an Entra identity).
       const form = new URLSearchParams({ grant_type: 'refresh_token', service: params.service ?? this.registry, scope: params.scope ?? scope, refresh_token: creds.refreshToken, client_id: 'wasmhost' });
-      response = await request(url.href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), timeoutMs: this.options.timeoutMs });
+      response = await request(url.href, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), timeoutMs: this.options.timeoutMs, allowHttp: this.options.allowHttp });
     } else {
       if (params.service) url.searchParams.set('service', params.service);
       url.searchParams.set('scope', params.scope ?? scope);
-      response = await request(url.href, { headers: creds ? { authorization: basic(creds) } : {}, timeoutMs: this.options.timeoutMs });
+      response = await request(url.href, { headers: creds ? { authorization: basic(creds) } : {}, timeoutMs: this.options.timeoutMs, allowHttp: this.options.allowHttp });
     }
     await expectOk(response, `token from ${url.host}`);
     const body = JSON.parse(Buffer.from((await readCapped(response, 1024 * 1024, 'token')).bytes).toString('utf8')) as { token?: string; access_token?: string };
@@ -174,6 +193,10 @@ export class RegistryClient {
   }
 }
 
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1';
+}
 
 function basic(creds: { username: string; password: string }): string {
   return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;

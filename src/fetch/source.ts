@@ -19,13 +19,16 @@ export function parseSource(source: string): ParsedSource {
   }
   if (source.startsWith('oci://')) {
     const m = OCI.exec(source);
-    if (!m) throw new WasmhostError('WH_ERR_SOURCE_UNSUPPORTED', `invalid OCI reference ${source}: expected oci://registry/repository:tag or @sha256:<digest>`);
+    if (!m) throw new WasmhostError('WH_ERR_SOURCE_UNSUPPORTED', `invalid OCI reference ${redact(source)}: expected oci://registry/repository:tag or @sha256:<digest>`);
     return { kind: 'oci', registry: m[1]!, repository: m[2]!, reference: m[4] ?? m[3] ?? 'latest' };
   }
   throw new WasmhostError('WH_ERR_SOURCE_UNSUPPORTED', `unsupported source ${redact(source)}: use file://, https://, http:// or oci://`);
 }
 
-/** A source as it may appear in logs and reported properties: query strings (SAS tokens) and userinfo removed. */
+/**
+ * A source as it may appear in logs, errors and reported properties: userinfo, query strings (SAS
+ * tokens) and fragments removed. The one place that decides this: every message naming a source uses it.
+ */
 export function redact(source: string): string {
-  return source.replace(/^([a-z]+:\/\/)[^/@]*@/i, '$1').replace(/\?.*$/, '?...');
+  return source.replace(/^([a-z]+:\/\/)[^/@?#]*@/i, '$1').replace(/[?#].*$/s, '?...');
 }

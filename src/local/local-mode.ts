@@ -57,7 +57,7 @@ export async function startLocalMode(settings: HostSettings, log: Logger, versio
   await reload();
   const unwatch = watchDesiredFile(settings.desiredFile, () => {
     log.info(`${settings.desiredFile} changed; applying`);
-    void reload();
+    reload().catch((err: Error) => log.error(`desired: ${err.message}`));
   });
   return {
     supervisor,

@@ -1,9 +1,12 @@
 import { WasmhostError } from '../errors.js';
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 import type { LogRecord } from '../ops/index.js';
 import { formatLine } from '../ops/index.js';
 import type { LogLevel } from '../runtime/index.js';
-import type { Supervisor } from '../supervisor/index.js';
+
+/** Items in one request: each may match many workloads, so a few are plenty. */
+export const MAX_LOG_ITEMS = 8;
 
 /** edgeAgent's GetModuleLogs request, with workload names where it has module ids. */
 export const logsRequestSchema = z.object({
@@ -24,7 +27,7 @@ export const logsRequestSchema = z.object({
       }),
     )
     .min(1)
-    .max(32),
+    .max(MAX_LOG_ITEMS),
   encoding: z.enum(['none']).optional(),
   contentType: z.enum(['text', 'json']).optional(),
 });
@@ -32,45 +35,70 @@ export const logsRequestSchema = z.object({
 export type LogsRequest = z.infer<typeof logsRequestSchema>;
 
 const SEVERITY: Record<LogLevel, number> = { trace: 7, debug: 7, info: 6, warn: 4, error: 3 };
+/** What one `{id, payload}` entry costs around its payload in the JSON answer, beyond the name. */
+const ENTRY_OVERHEAD_BYTES = 32;
 
-/** Picks each matching workload's log records; oldest lines are left out first to stay under `maxBytes`. */
-export function selectLogs(request: LogsRequest, supervisor: Supervisor, maxBytes: number): Array<{ id: string; payload: unknown }> {
-  const out: Array<{ id: string; payload: unknown }> = [];
-  for (const item of request.items) {
-    const idPattern = safeRegex(`^(?:${item.id})$`);
-    const textPattern = item.filter?.regex === undefined ? undefined : safeRegex(item.filter.regex);
-    const since = toMillis(item.filter?.since);
-    const until = toMillis(item.filter?.until);
-    for (const name of supervisor.names().filter((n) => idPattern.test(n))) {
-      let records = supervisor.logs(name).filter(
-        (r) =>
-          (since === undefined || r.time >= since) &&
-          (until === undefined || r.time <= until) &&
-          (item.filter?.loglevel === undefined || SEVERITY[r.level] === item.filter.loglevel) &&
-          (!textPattern || textPattern.test(r.text)),
-      );
-      if (item.filter?.tail !== undefined) records = records.slice(-item.filter.tail || records.length);
-      out.push({ id: name, payload: render(records, request.contentType) });
-    }
-  }
-  return shrinkToFit(out, request.contentType, maxBytes);
+/** Where log records come from (the supervisor): names, and each one's ring, oldest first. */
+export interface LogSource {
+  names(): string[];
+  logs(name: string): LogRecord[];
 }
 
-function render(records: LogRecord[], contentType: LogsRequest['contentType']): unknown {
-  if (contentType === 'json') return records.map((r) => ({ timestamp: new Date(r.time).toISOString(), loglevel: SEVERITY[r.level], text: r.text }));
-  return records.map((r) => formatLine(r.level, r.text, new Date(r.time))).join('');
+interface Selector {
+  readonly id: RE2JS;
+  readonly text: RE2JS | undefined;
+  readonly since: number | undefined;
+  readonly until: number | undefined;
+  readonly loglevel: number | undefined;
+  readonly tail: number | undefined;
 }
 
-function shrinkToFit(items: Array<{ id: string; payload: unknown }>, contentType: LogsRequest['contentType'], maxBytes: number) {
-  const size = () => Buffer.byteLength(JSON.stringify(items));
-  while (size() > maxBytes) {
-    const largest = items.reduce((a, b) => (JSON.stringify(a.payload).length >= JSON.stringify(b.payload).length ? a : b));
-    if (Array.isArray(largest.payload)) largest.payload = largest.payload.slice(Math.ceil(largest.payload.length / 4));
-    else if (typeof largest.payload === 'string') largest.payload = largest.payload.slice(Math.ceil(largest.payload.length / 4)).replace(/^[^\n]*\n/, '');
-    else break;
-    if (contentType === undefined && largest.payload === '') break;
+/**
+ * edgeAgent's GetModuleLogs over the workloads' log rings, within `maxBytes` of JSON. Caller regexes
+ * run on RE2 (linear time: no pattern can stall the host). Each workload is matched by the first item
+ * whose id matches it, and its ring is read once, newest first, rendering until its share of the byte
+ * budget is used: the answer is never built bigger than what is sent.
+ */
+export function selectLogs(request: LogsRequest, source: LogSource, maxBytes: number): Array<{ id: string; payload: unknown }> {
+  const selectors: Selector[] = request.items.map((item) => ({
+    id: compile(`^(?:${item.id})$`),
+    text: item.filter?.regex === undefined ? undefined : compile(item.filter.regex),
+    since: toMillis(item.filter?.since),
+    until: toMillis(item.filter?.until),
+    loglevel: item.filter?.loglevel,
+    tail: item.filter?.tail || undefined,
+  }));
+  const matched = source.names().flatMap((name) => {
+    const selector = selectors.find((s) => s.id.matches(name));
+    return selector ? [{ name, selector }] : [];
+  });
+  let budget = maxBytes - 2;
+  return matched.map(({ name, selector }, i) => {
+    const share = Math.floor(budget / (matched.length - i)) - ENTRY_OVERHEAD_BYTES - Buffer.byteLength(name);
+    const { payload, bytes } = render(source.logs(name), selector, request.contentType, share);
+    budget -= bytes + ENTRY_OVERHEAD_BYTES + Buffer.byteLength(name);
+    return { id: name, payload };
+  });
+}
+
+/** The newest records that pass the filter and fit in `maxBytes` (as JSON), in time order. */
+function render(records: LogRecord[], selector: Selector, contentType: LogsRequest['contentType'], maxBytes: number): { payload: unknown; bytes: number } {
+  const picked: unknown[] = [];
+  let bytes = 2;
+  for (let i = records.length - 1; i >= 0 && (selector.tail === undefined || picked.length < selector.tail); i--) {
+    const r = records[i]!;
+    if (selector.since !== undefined && r.time < selector.since) break; // older ones are older still
+    if (selector.until !== undefined && r.time > selector.until) continue;
+    if (selector.loglevel !== undefined && SEVERITY[r.level] !== selector.loglevel) continue;
+    if (selector.text && !selector.text.test(r.text)) continue;
+    const entry = contentType === 'json' ? { timestamp: new Date(r.time).toISOString(), loglevel: SEVERITY[r.level], text: r.text } : formatLine(r.level, r.text, new Date(r.time));
+    const size = Buffer.byteLength(JSON.stringify(entry)) + 1;
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    picked.push(entry);
   }
-  return items;
+  picked.reverse();
+  return { payload: contentType === 'json' ? picked : picked.join(''), bytes };
 }
 
 function toMillis(value: string | number | undefined): number | undefined {
@@ -82,10 +110,10 @@ function toMillis(value: string | number | undefined): number | undefined {
   return Number.isNaN(parsed) ? undefined : parsed;
 }
 
-function safeRegex(source: string): RegExp {
+function compile(source: string): RE2JS {
   try {
-    return new RegExp(source);
+    return RE2JS.compile(source);
   } catch {
-    throw new WasmhostError('WH_ERR_BAD_PAYLOAD', `invalid regex ${JSON.stringify(source)}`);
+    throw new WasmhostError('WH_ERR_BAD_PAYLOAD', `invalid regex ${JSON.stringify(source)} (RE2 syntax: no backreferences or lookaround)`);
   }
 }

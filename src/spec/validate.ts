@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkShape } from './shape.js';
 import { toSpec, WORKLOAD_NAME, workloadSchema, type WorkloadSpec } from './schema.js';
 
 export const SCHEMA_VERSION = '1.0';
@@ -44,10 +45,21 @@ export function validateDesired(doc: unknown, options: { allowUnpinned: boolean 
   });
 
   if (!isPlainObject(doc)) return docProblem('the desired document must be a JSON object');
+  const shape = checkShape(doc, MAX_DEPTH);
+  const tooDeep = shape.find((p) => p.kind === 'depth');
+  if (tooDeep) return docProblem(`document is nested more than ${MAX_DEPTH} deep; the limit is ${MAX_DEPTH}`);
   const size = Buffer.byteLength(JSON.stringify(doc));
   if (size > MAX_DESIRED_BYTES) return docProblem(`document is ${size} bytes; the limit is ${MAX_DESIRED_BYTES}`);
-  const depth = depthOf(doc);
-  if (depth > MAX_DEPTH) return docProblem(`document is nested ${depth} deep; the limit is ${MAX_DEPTH}`);
+  // A forbidden key inside one workload leaves that workload out; anywhere else, the whole document.
+  const refusedWorkloads = new Set<string>();
+  for (const problem of shape) {
+    if (problem.kind !== 'key') continue;
+    const [top, name] = problem.path;
+    const message = `key ${JSON.stringify(problem.path.at(-1))} is not allowed`;
+    if (top !== 'workloads' || name === undefined || problem.path.length < 3) return docProblem(message, problem.path.join('.'));
+    errors.push({ workload: name, path: problem.path.join('.'), message });
+    refusedWorkloads.add(name);
+  }
   if (doc.schemaVersion !== SCHEMA_VERSION) {
     return docProblem(`schemaVersion must be "${SCHEMA_VERSION}" (got ${JSON.stringify(doc.schemaVersion)})`, 'schemaVersion');
   }
@@ -60,7 +72,7 @@ export function validateDesired(doc: unknown, options: { allowUnpinned: boolean 
   if (!isPlainObject(raw)) return docProblem('workloads must be an object keyed by workload name', 'workloads');
 
   for (const [name, value] of Object.entries(raw)) {
-    if (TWIN_METADATA.has(name) || value === null) continue; // null: deleted by a patch
+    if (TWIN_METADATA.has(name) || value === null || refusedWorkloads.has(name)) continue; // null: deleted by a patch
     const base = `workloads.${name}`;
     if (!WORKLOAD_NAME.test(name)) {
       errors.push({ workload: name, path: base, message: `invalid workload name: use 1-64 letters, digits, "-" or "_"` });
@@ -125,13 +137,6 @@ function unwrap(schema: z.ZodType): z.ZodType {
 
 function joinPath(base: string, path: readonly PropertyKey[]): string {
   return [base, ...path.map(String)].join('.');
-}
-
-function depthOf(value: unknown): number {
-  if (value === null || typeof value !== 'object') return 0;
-  let max = 0;
-  for (const child of Object.values(value)) max = Math.max(max, depthOf(child));
-  return max + 1;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -18,7 +18,7 @@ const samples = {
 };
 const lines = () => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { workload: string; output: string; body: any });
 const method = async (name: string, payload?: unknown) => {
-  const res = await fetch(`http://127.0.0.1:${adminPort}/methods/${name}`, { method: 'POST', body: payload === undefined ? '' : JSON.stringify(payload) });
+  const res = await fetch(`http://127.0.0.1:${adminPort}/methods/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload === undefined ? '' : JSON.stringify(payload) });
   return { status: res.status, body: (await res.json()) as any };
 };
 
