@@ -135,6 +135,16 @@ describe('supervisor with hostile guests beside a healthy one', () => {
     await apply({});
   });
 
+  it('an allowed name that resolves to loopback reaches nothing (only the literal address would)', async () => {
+    const hitsBefore = egressHits.length;
+    const byName = egressTarget.replace('127.0.0.1', 'localhost');
+    await apply({ rebound: { source: 'file://http-egress.wasm', timerMs: 100, config: { target: byName }, capabilities: { http: { allowedHosts: [byName] } } } });
+    await waitFor('the refusal in the guest log', () => supervisor.logs('rebound').some((r) => /egress refused: localhost resolves to .*loopback or link-local/.test(r.text)));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(egressHits.length).toBe(hitsBefore);
+    await apply({});
+  });
+
   it('sees only the environment its spec sets', () => {
     expect(bodies('env')).toEqual(['{"env":"ONLY=this"}', '{"count":1}']);
   });

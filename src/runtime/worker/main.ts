@@ -3,6 +3,7 @@
  * runs the calls the main thread sends, one at a time. All per-process state of preview2-shim (stdio,
  * exit) is per thread here, which is why each workload gets its own worker.
  */
+import './install-egress-guard.js'; // first: before preview2-shim starts its I/O thread
 import { parentPort } from 'node:worker_threads';
 import type { CallStats, Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
