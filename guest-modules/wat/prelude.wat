@@ -25,9 +25,11 @@
   (func (export "edge:host/handler@0.1.0#on-message") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (call $send (i32.const 64) (i32.const 6) (local.get 2) (local.get 3) (local.get 4) (local.get 5) (local.get 6) (i32.const 0) (i32.const 0) (i32.const 2048))
     (i32.const 2048))
+  ;; <on-method> (left out when a guest defines its own)
   ;; on-method(name ptr,len, payload ptr,len): ok(payload)
   (func (export "edge:host/handler@0.1.0#on-method") (param i32 i32 i32 i32) (result i32)
     (i32.store8 (i32.const 1024) (i32.const 0))
     (i32.store (i32.const 1028) (local.get 2))
     (i32.store (i32.const 1032) (local.get 3))
     (i32.const 1024))
+  ;; </on-method>

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { WasmhostError } from '../errors.js';
 import { Compiler, type CompiledComponent } from './compiler.js';
 import { WorkloadInstance, type InstanceConfig, type InstanceListener } from './instance.js';
-import { capMemories } from './memory-limit.js';
+import { setFlagsFromString } from 'node:v8';
+import { capMemories, MAX_TABLE_ENTRIES } from './memory-limit.js';
 import { spawnWorkloadWorker, WarmWorkers } from './worker-pool.js';
 
 /** Compiled core modules kept in memory for fast restarts; each is machine code shared by its workers. */
@@ -22,6 +23,9 @@ export class Engine {
 
   constructor(compiledCacheDir: string) {
     this.#compiler = new Compiler(compiledCacheDir);
+    // V8's own bound on any wasm table, for the process and its workers: besides the caps written into
+    // each module (capMemories), no table anywhere (one jco's glue makes included) can outgrow a heap.
+    setFlagsFromString(`--wasm-max-table-size=${MAX_TABLE_ENTRIES}`);
   }
 
   /** Compiles (or finds in the disk cache) a component or preview1 module. */

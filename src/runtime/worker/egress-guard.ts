@@ -8,6 +8,7 @@
  * stay reachable: that is how a workload calls another module on the device network.
  */
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
+import { isIP } from 'node:net';
 import { isInternalAddress } from './internal-address.js';
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
@@ -17,6 +18,8 @@ const original = dns.lookup.bind(dns) as (host: string, options: LookupOptions, 
 function guardedLookup(host: string, optionsOrCallback: LookupOptions | number | LookupCallback, maybeCallback?: LookupCallback): void {
   const callback = (typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback)!;
   const options: LookupOptions = typeof optionsOrCallback === 'number' ? { family: optionsOrCallback } : typeof optionsOrCallback === 'object' ? optionsOrCallback : {};
+  // A literal address is what the allow-list matched to the letter (and what an http workload listens on).
+  if (isIP(host)) return original(host, options, callback);
   original(host, { ...options, all: true }, (err, found) => {
     if (err) return callback(err, options.all ? [] : '');
     const usable = (found as LookupAddress[]).filter((a) => !isInternalAddress(a.address));

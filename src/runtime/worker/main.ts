@@ -27,6 +27,25 @@ function post(message: WorkerToHost): void {
   port.postMessage(message, 'effects' in message ? transferables(message.effects) : []);
 }
 
+/**
+ * A call's result crosses to the main thread only if it can be answered: IoT Hub's method payload
+ * limit. Bigger ones are refused here, before the copy (a 24 MB result once stalled the host 5 s).
+ */
+const MAX_RESULT_BYTES = 128 * 1024;
+/** A guest's error text is for a status line and a log: longer is cut here. */
+const MAX_ERROR_CHARS = 4096;
+
+/** The UTF-8 size of `text` when it is over `limit`, else undefined (measured only when it could be). */
+function oversize(text: string, limit: number): number | undefined {
+  if (text.length * 3 <= limit) return undefined;
+  const bytes = Buffer.byteLength(text);
+  return bytes > limit ? bytes : undefined;
+}
+
+function cutError(error: string): string {
+  return error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS)}... (${error.length} characters)` : error;
+}
+
 /** Below this, copying a body is cheaper than detaching its buffer. */
 const TRANSFER_MIN_BYTES = 4096;
 
@@ -169,11 +188,13 @@ async function main(received: WorkerInit): Promise<void> {
     const started = performance.now();
     try {
       const value = invoke(exports, call);
-      post({ type: 'result', id, ok: true, value: typeof value === 'string' ? value : undefined, effects: effects.take(), ...stats(started) });
+      const tooLarge = typeof value === 'string' ? oversize(value, MAX_RESULT_BYTES) : undefined;
+      if (tooLarge) post({ type: 'result', id, ok: false, error: `${call.fn} result is ${tooLarge} bytes; the limit is ${MAX_RESULT_BYTES}`, fatal: undefined, effects: effects.take(), ...stats(started) });
+      else post({ type: 'result', id, ok: true, value: typeof value === 'string' ? value : undefined, effects: effects.take(), ...stats(started) });
     } catch (err) {
       const { error, fatal } = classify(err);
       dead = fatal !== undefined; // after a trap or exit the instance is unusable
-      post({ type: 'result', id, ok: false, error, fatal, effects: effects.take(), ...stats(started) });
+      post({ type: 'result', id, ok: false, error: cutError(error), fatal, effects: effects.take(), ...stats(started) });
     }
   });
   post({ type: 'ready', effects: effects.take() });

@@ -1,0 +1,15 @@
+;; Hostile: on-method answers with a 24 MB result (zero bytes) and on-timer fails with a 1 MB error,
+;; more than any caller may receive.
+(func $init (result i32) (call $ok))
+(func $on_timer (result i32)
+  (drop (memory.grow (i32.const 17)))
+  (i32.store8 (i32.const 1024) (i32.const 1))
+  (i32.store (i32.const 1028) (i32.const 65536))
+  (i32.store (i32.const 1032) (i32.const 1048576))
+  (i32.const 1024))
+(func (export "edge:host/handler@0.1.0#on-method") (param i32 i32 i32 i32) (result i32)
+  (drop (memory.grow (i32.const 400)))
+  (i32.store8 (i32.const 1024) (i32.const 0))
+  (i32.store (i32.const 1028) (i32.const 65536))
+  (i32.store (i32.const 1032) (i32.const 25165824))
+  (i32.const 1024))

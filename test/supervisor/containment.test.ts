@@ -1,0 +1,89 @@
+// Hostile guests beside a healthy one (issue: containment). Each does one bad thing; the healthy
+// neighbour keeps sending, the host's memory stays within the bound each test states, and the refusal
+// shows in status or logs.
+import { join } from 'node:path';
+import { Engine } from '../../dist/runtime/index.js';
+import { Fetcher } from '../../dist/fetch/index.js';
+import { createLogger } from '../../dist/ops/index.js';
+import { validateDesired } from '../../dist/spec/index.js';
+import type { OutboundMessage } from '../../dist/base/index.js';
+import { Supervisor } from '../../dist/supervisor/index.js';
+import { GUESTS, tempDir, waitFor } from '../helpers.js';
+
+const tmp = tempDir();
+const sent: OutboundMessage[] = [];
+const logLines: string[] = [];
+const supervisor = new Supervisor({
+  engine: new Engine(join(tmp.path, 'compiled')),
+  fetcher: new Fetcher({ dataDir: tmp.path, fileBase: GUESTS, fileRoots: [GUESTS], maxBytes: 64 * 1024 * 1024, allowHttp: false }),
+  dataDir: tmp.path,
+  sink: { send: (m) => sent.push(m) },
+  log: createLogger('info', (line) => logLines.push(line)),
+  backoff: { baseMs: 100, maxMs: 400, resetAfterMs: 60_000 },
+});
+afterAll(async () => {
+  await supervisor.shutdown();
+  tmp.cleanup();
+});
+
+const status = (name: string) => supervisor.list().find((s) => s.name === name);
+const sentBy = (name: string) => sent.filter((m) => m.workload === name);
+const rssMb = () => process.memoryUsage().rss / 1048576;
+const healthy = { source: 'file://echo.wasm', timerMs: 50 };
+let specs: Record<string, unknown> = { healthy };
+const add = (more: Record<string, unknown>) => {
+  specs = { ...specs, ...more };
+  return supervisor.apply(validateDesired({ schemaVersion: '1.0', workloads: specs }, { allowUnpinned: true }));
+};
+/** The healthy workload sends again after `since` (it was never held up by its neighbour). */
+const healthySendsAfter = async (since: number) => {
+  const before = sentBy('healthy').length;
+  await waitFor('the healthy neighbour sending', () => sentBy('healthy').length > before + 5, 5000);
+  expect(Date.now() - since).toBeLessThan(15_000);
+};
+
+beforeAll(async () => {
+  await add({});
+  await waitFor('healthy running', () => status('healthy')?.status === 'running');
+});
+
+describe('tables', () => {
+  it('a guest growing its table by 10M entries is refused the growth (table.grow = -1) and lives on; the host stays within 150 MB more', async () => {
+    const before = rssMb();
+    const started = Date.now();
+    await add({ 'table-grow': { source: 'file://table-grow.wasm', timerMs: 50 } });
+    await waitFor('ticks from the table grower', () => sentBy('table-grow').length >= 10, 10_000);
+    expect(new Set(sentBy('table-grow').map((m) => Buffer.from(m.msg.body as Uint8Array).toString()))).toEqual(new Set(['{"grown":false}']));
+    expect(status('table-grow')?.status).toBe('running');
+    await healthySendsAfter(started);
+    expect(rssMb() - before).toBeLessThan(150);
+  });
+
+  it('a module declaring two 10M-entry tables is refused at start with a clear error, and not retried', async () => {
+    const before = rssMb();
+    await add({ 'big-tables': { source: 'file://big-tables.wasm', timerMs: 50 } });
+    await waitFor('big-tables failed', () => status('big-tables')?.status === 'failed', 10_000);
+    expect(status('big-tables')?.lastError).toMatch(/table of 10000000 entries at start; the limit is 100000/);
+    await healthySendsAfter(Date.now());
+    expect(rssMb() - before).toBeLessThan(100);
+  });
+});
+
+describe('results and errors that cannot cross', () => {
+  it('a 24 MB on-method result is refused in the worker: the caller gets a coded error, the host does not copy it', async () => {
+    await add({ 'big-result': { source: 'file://big-result.wasm', timerMs: 1000 } });
+    await waitFor('big-result running', () => status('big-result')?.status === 'running');
+    const before = rssMb();
+    const started = Date.now();
+    await expect(supervisor.invoke('big-result', 'dump', '')).rejects.toMatchObject({ code: 'WH_ERR_GUEST', message: 'onMethod result is 25165824 bytes; the limit is 131072' });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(rssMb() - before).toBeLessThan(60);
+    await healthySendsAfter(started);
+  });
+
+  it('a 1 MB error is cut before it crosses; the status shows its start', async () => {
+    await waitFor('the cut error in the status', () => /^on-timer returned err: /.test(status('big-result')?.lastError ?? ''), 5000);
+    expect(status('big-result')!.lastError!.length).toBeLessThanOrEqual(520);
+    expect(logLines.some((l) => l.length > 10_000)).toBe(false);
+  });
+});
