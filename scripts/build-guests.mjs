@@ -83,6 +83,11 @@ for (const [name, world] of [['temperature-sensor', 'workload'], ['threshold-fil
 // WAT test guests: prelude + handler bodies, embedded with the WIT plus the WASI interfaces they import.
 // Only the parts a guest uses are declared: jco generates its glue from the component's own types.
 const EXTRA_WIT = {
+  // A hostile import: an instance named like a property every JS object inherits.
+  'constructor': {
+    imports: ['%constructor: interface { get-own-property-names: func(); }'],
+    wit: '',
+  },
   'wasi:cli/exit': {
     imports: ['wasi:cli/exit@0.2.0'],
     wit: 'package wasi:cli@0.2.0 { interface exit { exit: func(status: result); } }',
@@ -177,7 +182,7 @@ for (const file of readdirSync(join(src, 'wat')).filter((f) => f.endsWith('.wat'
     let wit = witSource;
     for (const [prefix, extra] of Object.entries(EXTRA_WIT)) {
       if (!imports.some((l) => l.includes(`"${prefix}`))) continue;
-      wit = wit.replace('world workload {', `world workload {\n${extra.imports.map((i) => `  import ${i};`).join('\n')}`) + `\n${extra.wit}\n`;
+      wit = wit.replace('world workload {', `world workload {\n${extra.imports.map((i) => `  import ${i}${i.endsWith('}') ? '' : ';'}`).join('\n')}`) + `\n${extra.wit}\n`;
     }
     const embedded = await componentEmbed({ binary: await parse(wat), witSource: wit, world: 'workload' });
     return componentNew(embedded, []);

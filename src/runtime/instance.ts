@@ -105,6 +105,7 @@ export class WorkloadInstance {
       componentUrl: pathToFileURL(join(config.compiled.dir, COMPONENT_FILE)).href,
       modules: config.modules,
       kind: config.compiled.meta.kind ?? 'handler',
+      imports: [...config.compiled.meta.imports],
       memoryLimitBytes: config.memoryMb * 1048576,
       config: Object.entries(config.config),
       env: config.env,

@@ -22,6 +22,8 @@ export interface WorkerInit {
   /** Core modules by the file name the generated code asks for, compiled and memory-capped. */
   modules: Record<string, WebAssembly.Module>;
   kind: WorkloadKind;
+  /** The interfaces the component imports (unversioned names, from its compile): each must be served. */
+  imports: string[];
   memoryLimitBytes: number;
   config: Array<[string, string]>;
   env: Record<string, string>;

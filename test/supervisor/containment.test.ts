@@ -87,3 +87,13 @@ describe('results and errors that cannot cross', () => {
     expect(logLines.some((l) => l.length > 10_000)).toBe(false);
   });
 });
+
+describe('imports', () => {
+  it('a component importing an instance named constructor is refused before instantiation, naming it', async () => {
+    await add({ 'proto-import': { source: 'file://proto-import.wasm', timerMs: 50 } });
+    await waitFor('proto-import failed', () => status('proto-import')?.status === 'failed' || (status('proto-import')?.restarts ?? 0) > 0, 10_000);
+    expect(status('proto-import')?.lastError).toMatch(/the component imports "constructor", which this host does not provide/);
+    expect(sentBy('proto-import')).toEqual([]);
+    await healthySendsAfter(Date.now());
+  });
+});

@@ -10,7 +10,7 @@ import { EffectBuffer } from './effects.js';
 import { hostImports } from './host-api.js';
 import { KvStore } from './kv-store.js';
 import { OutboxWriter } from '../../outbox/writer.js';
-import { GuestExit, wasiImports } from './sandbox.js';
+import { GuestExit, servedImports, wasiImports } from './sandbox.js';
 import { serveHttp } from './http-server.js';
 import { enforceStorageQuota } from './storage-quota.js';
 import { captureGuestStdio, passGuestStdioThrough } from './guest-stdio.js';
@@ -73,7 +73,7 @@ async function prepare(): Promise<() => Exports> {
   const kv = init.kvDir ? new KvStore(init.kvDir) : undefined;
   const { instantiate } = (await import(init.componentUrl)) as { instantiate: Instantiate };
   const outbox = init.outbox && new OutboxWriter(init.outbox.dir, init.digest, new BigInt64Array(init.outbox.counters), init.outbox.capBytes, init.outbox.fsync);
-  const imports = { ...wasiImports(init, effects), ...hostImports(init, effects, kv, outbox) };
+  const imports = servedImports(init.imports, { ...wasiImports(init, effects), ...hostImports(init, effects, kv, outbox) });
   const module = (name: string) => {
     const compiled = init.modules[name];
     if (!compiled) throw new Error(`core module ${name} missing from the compile cache`);

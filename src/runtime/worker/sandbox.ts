@@ -49,6 +49,20 @@ export function wasiImports(init: WorkerInit, effects: EffectBuffer): Record<str
   return imports;
 }
 
+/**
+ * The import object a guest is instantiated with. jco resolves imports by name on plain objects, so an
+ * instance named `constructor` would be handed `Object` (and `constructor.constructor` is `Function`):
+ * every level is rebuilt without a prototype, and a component that imports an interface the host does
+ * not serve is refused before instantiation, naming it.
+ */
+export function servedImports(wanted: readonly string[], provided: Record<string, unknown>): Record<string, Record<string, unknown>> {
+  const missing = wanted.filter((name) => !Object.hasOwn(provided, name));
+  if (missing.length) throw new Error(`the component imports ${missing.map((m) => JSON.stringify(m)).join(', ')}, which this host does not provide`);
+  const served = Object.create(null) as Record<string, Record<string, unknown>>;
+  for (const name of wanted) served[name] = Object.assign(Object.create(null) as Record<string, unknown>, provided[name]);
+  return served;
+}
+
 /** An entry without a port allows the scheme's default port only. */
 export function hostAllowed(allowed: readonly string[], scheme: Scheme, authority: string): boolean {
   if (!authority) return false;
