@@ -97,3 +97,45 @@ describe('imports', () => {
     await healthySendsAfter(Date.now());
   });
 });
+
+describe('reads and output of a command', () => {
+  it('a 1 GiB pread of a 5-byte file reads 5 bytes; the host stays within 150 MB more (it was 2 GB)', async () => {
+    const before = rssMb();
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 20);
+    await add({ 'big-read': { source: 'file://big-read.wasm', restartPolicy: 'never', capabilities: { storage: { quotaMb: 1 } } } });
+    await waitFor('big-read done', () => status('big-read')?.status === 'stopped', 15_000);
+    clearInterval(sampler);
+    expect(sentBy('big-read').map((m) => Buffer.from(m.msg.body as Uint8Array).toString())).toEqual(['{"read":5}', '{"read":5}', '{"read":5}']);
+    expect(peak - before).toBeLessThan(150);
+  });
+
+  it('a command flooding stderr for 3 s: its lines leave as it writes them, held to 200 a second, and the rest are counted; memory stays within 100 MB more', async () => {
+    const before = rssMb();
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 20);
+    const started = Date.now();
+    await add({ 'stderr-flood': { source: 'file://stderr-flood.wasm', restartPolicy: 'never' } });
+    // Log lines reach the workload's log while the command still runs (not all at its end).
+    await waitFor('flood lines in the log during the run', () => status('stderr-flood')?.status === 'running' && supervisor.logs('stderr-flood').filter((r) => r.text.startsWith('flood line')).length > 50, 10_000);
+    await waitFor('stderr-flood done', () => status('stderr-flood')?.status === 'stopped', 20_000);
+    clearInterval(sampler);
+    const seconds = (Date.now() - started) / 1000;
+    const logged = supervisor.logs('stderr-flood').filter((r) => r.text.startsWith('flood line')).length;
+    expect(logged).toBeLessThanOrEqual(200 + 200 * seconds);
+    const total = JSON.parse(Buffer.from(sentBy('stderr-flood')[0]!.msg.body as Uint8Array).toString()) as { lines: number };
+    expect(total.lines).toBeGreaterThan(logged * 10);
+    expect(logLines.some((l) => /\[workload=stderr-flood\] log refused \(budget\)/.test(l))).toBe(true);
+    expect(peak - before).toBeLessThan(100);
+    await healthySendsAfter(started);
+  }, 30_000);
+
+  it('a command printing a line a second delivers each line as it prints it', async () => {
+    const started = Date.now();
+    await add({ slow: { source: 'file://sleeper.wasm', args: ['4', '1000'], restartPolicy: 'never' } });
+    await waitFor('two lines while it runs', () => sentBy('slow').length >= 2 && status('slow')?.status === 'running', 10_000);
+    expect(Date.now() - started).toBeLessThan(4000);
+    await waitFor('slow done', () => status('slow')?.status === 'stopped', 10_000);
+    expect(sentBy('slow')).toHaveLength(4);
+  });
+});

@@ -13,6 +13,7 @@ import { OutboxWriter } from '../../outbox/writer.js';
 import { GuestExit, servedImports, wasiImports } from './sandbox.js';
 import { serveHttp } from './http-server.js';
 import { enforceStorageQuota } from './storage-quota.js';
+import { clampReads } from './io-clamp.js';
 import { captureGuestStdio, passGuestStdioThrough } from './guest-stdio.js';
 
 type GuestFn = (...args: unknown[]) => unknown;
@@ -68,6 +69,7 @@ type Instantiate = (get: (name: string) => WebAssembly.Module, imports: unknown,
  * own, made while the request waits).
  */
 async function prepare(): Promise<() => Exports> {
+  clampReads();
   const data = init.preopens['/data'];
   if (data && init.storageQuotaBytes) enforceStorageQuota(data, init.storageQuotaBytes, (detail) => effects.refuse('storage', 'quota', detail));
   const kv = init.kvDir ? new KvStore(init.kvDir) : undefined;
