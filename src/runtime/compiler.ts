@@ -2,13 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WasmhostError } from '../errors.js';
-import { assertWasm } from './binary.js';
+import { assertBounded, assertWasm } from './binary.js';
 import { packageVersion } from './package-root.js';
 import { COMPILE_FORMAT, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
 
 /** A new transpiler may generate different code: its version is part of the cache key. */
 export const TOOLCHAIN = `jco-transpile-${packageVersion('@bytecodealliance/jco-transpile')}-f${COMPILE_FORMAT}`;
 const IDLE_MS = 5000;
+/** A transpile of a real component takes 0.05-1 s (field notes); one that runs on past this is hostile or broken. */
+const COMPILE_TIMEOUT_MS = 60_000;
+/** jco-transpile needs ~240 MB for a 12 MB component; past this the thread ends, not the host. */
+const COMPILE_HEAP_MB = 768;
 
 export interface CompiledComponent {
   readonly digest: string;
@@ -28,7 +32,7 @@ export class Compiler {
   #idleTimer: NodeJS.Timeout | undefined;
   #nextId = 1;
 
-  constructor(private readonly cacheDir: string) {}
+  constructor(private readonly cacheDir: string, private readonly timeoutMs = COMPILE_TIMEOUT_MS) {}
 
   compile(bytes: Uint8Array, digest: string): Promise<CompiledComponent> {
     const dir = join(this.cacheDir, `${digest}-${TOOLCHAIN}`);
@@ -52,6 +56,7 @@ export class Compiler {
     const cached = await readMeta(dir);
     if (cached) return { digest, dir, meta: cached };
     assertWasm(bytes);
+    assertBounded(bytes);
     try {
       const meta = await this.#request(bytes, dir);
       return { digest, dir, meta };
@@ -66,14 +71,25 @@ export class Compiler {
     const id = this.#nextId++;
     worker.ref(); // a compile in progress keeps the process alive; an idle transpiler does not
     return new Promise<CompiledMeta>((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
+      // Past the deadline the thread is ended (the only way to stop a transpile); other compiles in it
+      // fail too and are retried by their workloads' restart policies.
+      const timer = setTimeout(() => {
+        if (this.#worker === worker) this.#worker = undefined;
+        void worker.terminate();
+        reject(new Error(`the transpile did not finish within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      const settle = <T>(fn: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        fn(value);
+      };
+      this.#waiting.set(id, { resolve: settle(resolve), reject: settle(reject) });
       worker.postMessage({ id, bytes, outDir } satisfies CompileRequest);
     });
   }
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL('./compile-worker.js', import.meta.url), { env: {} });
+    const worker = new Worker(new URL('./compile-worker.js', import.meta.url), { env: {}, resourceLimits: { maxOldGenerationSizeMb: COMPILE_HEAP_MB } });
     worker.on('message', (response: CompileResponse) => {
       const waiter = this.#waiting.get(response.id);
       this.#waiting.delete(response.id);
