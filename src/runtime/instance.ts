@@ -5,6 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { WasmhostError, type ErrorCode } from '../errors.js';
 import type { CompiledComponent } from './compiler.js';
 import { COMPONENT_FILE } from './compile-format.js';
+import { HttpFront } from './http-front.js';
 import type { CallStats, Effect, ExportName, Fatal, FailureReason, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -95,6 +96,8 @@ export class WorkloadInstance {
   #ended = false;
   #closing = false;
   #endedPromise: Promise<void> | undefined;
+  /** http workloads: the declared port, served by the host. */
+  #front: HttpFront | undefined;
 
   private constructor(config: InstanceConfig, listener: InstanceListener, worker: Worker) {
     this.#config = config;
@@ -113,7 +116,8 @@ export class WorkloadInstance {
       preopens: config.preopens,
       allowedHosts: [...config.allowedHosts],
       storageQuotaBytes: config.storageQuotaBytes,
-      listen: config.listen && { ...config.listen },
+      // The guest's server listens on loopback only; the host's HttpFront owns the declared port.
+      listen: config.listen && { port: 0, host: '127.0.0.1' },
       kvDir: config.kvDir,
       outbox: config.outbox,
       digest: config.compiled.digest,
@@ -138,7 +142,17 @@ export class WorkloadInstance {
    */
   static async start(config: InstanceConfig, listener: InstanceListener, worker: Worker): Promise<WorkloadInstance> {
     const instance = new WorkloadInstance(config, listener, worker);
-    await instance.#waitReady();
+    const httpPort = await instance.#waitReady();
+    if (config.listen && httpPort !== undefined) {
+      const { port, host } = config.listen;
+      try {
+        instance.#front = await HttpFront.listen(port, host, httpPort);
+      } catch (err) {
+        await instance.stop();
+        throw new WasmhostError('WH_ERR_INSTANTIATE_FAILED', `cannot listen on ${host}:${port}: ${(err as Error).message}`);
+      }
+      if (instance.#ended) void instance.#front.close(); // ended while it bound the port
+    }
     return instance;
   }
 
@@ -208,7 +222,8 @@ export class WorkloadInstance {
     clearTimeout(timer);
   }
 
-  #waitReady(): Promise<void> {
+  /** Resolves once the guest is instantiated, with the internal port its http server got (http workloads). */
+  #waitReady(): Promise<number | undefined> {
     return new Promise((resolve, reject) => {
       const fail = (message: string, fatal: Fatal) => {
         void this.#end(fatal);
@@ -219,7 +234,7 @@ export class WorkloadInstance {
         if (message.type === 'ready') {
           clearTimeout(timer);
           if (message.effects.length) this.#listener.effects(message.effects);
-          resolve();
+          resolve(message.httpPort);
         } else if (message.type === 'startup-failed') {
           clearTimeout(timer);
           fail(message.error, { reason: 'init-failed', message: message.error });
@@ -329,6 +344,7 @@ export class WorkloadInstance {
     for (const pending of [...this.#inFlight.splice(0), ...this.#queue.splice(0)]) pending.reject(error);
     this.#notifyIdle();
     this.#endedPromise = (async () => {
+      await this.#front?.close(); // no new requests for a guest that is going
       if (fatal?.reason === 'exit') await this.#drain(); // a guest that called exit may have printed last words
       await this.#worker.terminate();
       await this.#stdioDone;

@@ -57,7 +57,8 @@ export type Effect =
 export type Fatal = { reason: FailureReason; message: string; exitCode?: number };
 
 export type WorkerToHost =
-  | { type: 'ready'; effects: Effect[] }
+  /** The guest is instantiated; an http workload's server listens on `httpPort` (loopback). */
+  | { type: 'ready'; effects: Effect[]; httpPort?: number }
   | { type: 'effects'; effects: Effect[] }
   /** Lines the guest wrote, posted as it writes them (a command's run never lets the worker's own streams move). */
   | { type: 'stdio'; stream: 'stdout' | 'stderr'; lines: string[] }

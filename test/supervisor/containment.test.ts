@@ -1,6 +1,7 @@
 // Hostile guests beside a healthy one (issue: containment). Each does one bad thing; the healthy
 // neighbour keeps sending, the host's memory stays within the bound each test states, and the refusal
 // shows in status or logs.
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Engine } from '../../dist/runtime/index.js';
 import { Fetcher } from '../../dist/fetch/index.js';
@@ -8,7 +9,7 @@ import { createLogger } from '../../dist/ops/index.js';
 import { validateDesired } from '../../dist/spec/index.js';
 import type { OutboundMessage } from '../../dist/base/index.js';
 import { Supervisor } from '../../dist/supervisor/index.js';
-import { GUESTS, tempDir, waitFor } from '../helpers.js';
+import { freePort, GUESTS, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
 const sent: OutboundMessage[] = [];
@@ -138,4 +139,29 @@ describe('reads and output of a command', () => {
     await waitFor('slow done', () => status('slow')?.status === 'stopped', 10_000);
     expect(sentBy('slow')).toHaveLength(4);
   });
+});
+
+describe('http clients', () => {
+  it('a client sending its body a byte every 200 ms for 5 s (callTimeoutMs 1000) does not end the workload; others are served meanwhile; an oversize body gets 413', async () => {
+    const port = await freePort();
+    await add({ web: { source: 'file://http-echo.wasm', limits: { callTimeoutMs: 1000, memoryMb: 128 }, capabilities: { listen: { port } } } });
+    await waitFor('web running', () => status('web')?.status === 'running', 20_000);
+    const slow = connect(port, '127.0.0.1');
+    let slowAnswer = '';
+    slow.on('data', (c: Buffer) => (slowAnswer += c.toString()));
+    slow.write('POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\n\r\n');
+    for (let i = 0; i < 25; i++) {
+      slow.write('x');
+      if (i % 5 === 0) expect((await fetch(`http://127.0.0.1:${port}/fast`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await waitFor('the slow client answered', () => slowAnswer.includes('"bytes":25'), 5000);
+    expect(slowAnswer).toMatch(/^HTTP\/1\.1 200/);
+    slow.destroy();
+    expect(status('web')).toMatchObject({ status: 'running', restarts: 0, lastExitReason: null });
+    const big = await fetch(`http://127.0.0.1:${port}/big`, { method: 'POST', body: Buffer.alloc(17 * 1024 * 1024) }).catch((e: Error) => e);
+    if (!(big instanceof Error)) expect(big.status).toBe(413);
+    expect((await fetch(`http://127.0.0.1:${port}/after`)).status).toBe(200);
+    expect(status('web')?.restarts).toBe(0);
+  }, 60_000);
 });

@@ -3,6 +3,7 @@ import { http } from '@bytecodealliance/preview2-shim';
 type Handle = (request: unknown, responseOut: unknown) => void;
 interface ShimServer {
   listen(port: number, host: string): void;
+  address(): { port: number };
 }
 interface OutputStream {
   blockingWriteAndFlush(bytes: Uint8Array): void;
@@ -48,9 +49,10 @@ export interface RequestHooks {
  * Serves an http workload's `wasi:http/incoming-handler` on its declared port only (design.md:
  * `listen` only on its declared port). preview2-shim's server listens in this worker's own io thread
  * and hands each request to this thread, one at a time; `hooks` let the host time and count them.
- * Throws when the port cannot be had (taken, not allowed), with the system's reason.
+ * Throws when the port cannot be had (taken, not allowed), with the system's reason. Returns the port
+ * it listens on (the host asks for an ephemeral loopback port and serves the declared one itself).
  */
-export function serveHttp(handler: { handle: Handle }, port: number, host: string, hooks: RequestHooks): void {
+export function serveHttp(handler: { handle: Handle }, port: number, host: string, hooks: RequestHooks): number {
   const server = new HTTPServer({
     handle(request: unknown, responseOut: unknown) {
       hooks.begin();
@@ -65,6 +67,7 @@ export function serveHttp(handler: { handle: Handle }, port: number, host: strin
   });
   try {
     server.listen(port, host);
+    return server.address().port;
   } catch (err) {
     throw new Error(`cannot listen on ${host}:${port}: ${(err as { message?: string }).message ?? String(err)}`);
   }

@@ -139,12 +139,12 @@ function stats(started: number): CallStats {
  * instance (wasi:http's proxy model; StarlingMonkey guests trap on a second request to one instance).
  * Each is reported to the host like a call, so it has the call deadline and its effects go out.
  */
-function startServing(first: Exports, fresh: () => Exports): void {
+function startServing(first: Exports, fresh: () => Exports): number {
   const handlerOf = (exports: Exports) => entry(exports, 'wasi:http/incoming-handler') as { handle: (request: unknown, out: unknown) => void } | undefined;
   if (!handlerOf(first)?.handle || !init.listen) throw new Error('component does not export wasi:http/incoming-handler#handle');
   let next: Exports | undefined = first;
   let started = 0;
-  serveHttp({ handle: (request, out) => handlerOf(next ?? fresh())!.handle(request, out) }, init.listen.port, init.listen.host, {
+  return serveHttp({ handle: (request, out) => handlerOf(next ?? fresh())!.handle(request, out) }, init.listen.port, init.listen.host, {
     begin() {
       started = performance.now();
       post({ type: 'request' });
@@ -171,10 +171,11 @@ async function main(received: WorkerInit): Promise<void> {
   init = received;
   const endStdio = init.captureStdio ? captureGuestStdio(init, effects, post) : (passGuestStdioThrough(), () => undefined);
   let exports: Exports;
+  let httpPort: number | undefined;
   try {
     const fresh = await prepare();
     exports = fresh();
-    if (init.kind === 'http') startServing(exports, fresh);
+    if (init.kind === 'http') httpPort = startServing(exports, fresh);
   } catch (err) {
     post({ type: 'startup-failed', error: err instanceof Error ? err.message : String(err) });
     return;
@@ -199,7 +200,7 @@ async function main(received: WorkerInit): Promise<void> {
       post({ type: 'result', id, ok: false, error: cutError(error), fatal, effects: effects.take(), ...stats(started) });
     }
   });
-  post({ type: 'ready', effects: effects.take() });
+  post({ type: 'ready', effects: effects.take(), httpPort });
 }
 
 // Started ahead of need (WarmWorkers): shim modules load now, the guest arrives with `init`.

@@ -1,0 +1,95 @@
+import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/** A client must send its request head within this, and the whole request within REQUEST_MS (408 otherwise). */
+const HEADERS_MS = 10_000;
+const REQUEST_MS = 30_000;
+/** Request and response bodies are held whole here (so no client's pace reaches the guest): capped. */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** Headers that describe one hop's connection, not the message (RFC 9110 7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
+/**
+ * The public side of an http workload, in the host: it owns the declared port, reads each request's
+ * head and body under their own deadlines and size cap (408, 413), and only then hands the complete
+ * request to the guest's server on an internal loopback port; the guest's answer is read whole and
+ * then written to the client. A slow or stalled client costs a socket here, never the guest's call
+ * deadline: before this, one client sending a byte a second ended the workload.
+ */
+export class HttpFront {
+  readonly #server: Server;
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 4 });
+
+  private constructor(server: Server, private readonly upstreamPort: number) {
+    this.#server = server;
+  }
+
+  static async listen(port: number, host: string, upstreamPort: number): Promise<HttpFront> {
+    const server = createServer();
+    const front = new HttpFront(server, upstreamPort);
+    server.headersTimeout = HEADERS_MS;
+    server.requestTimeout = REQUEST_MS;
+    server.on('request', (req, res) => void front.#serve(req, res));
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));
+    return front;
+  }
+
+  async close(): Promise<void> {
+    this.#agent.destroy();
+    this.#server.closeAllConnections();
+    await new Promise((r) => this.#server.close(r));
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readCapped(req);
+    if (body === 'too-large') return answer(res, 413, `request body over ${MAX_BODY_BYTES} bytes`, true);
+    if (body === 'aborted') return;
+    try {
+      const upstream = await this.#forward(req, body);
+      res.writeHead(upstream.status, upstream.headers).end(upstream.body);
+    } catch (err) {
+      answer(res, 502, `the workload did not answer: ${(err as Error).message}`);
+    }
+  }
+
+  #forward(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const upstream = request(
+        { host: '127.0.0.1', port: this.upstreamPort, method: req.method, path: req.url, headers: { ...endToEnd(req.headers), 'content-length': String(body.length) }, agent: this.#agent },
+        (response) => {
+          void readCapped(response).then((answerBody) => {
+            if (typeof answerBody === 'string') return reject(new Error(answerBody === 'too-large' ? `response over ${MAX_BODY_BYTES} bytes` : 'response cut short'));
+            resolve({ status: response.statusCode ?? 502, headers: { ...endToEnd(response.headers), 'content-length': String(answerBody.length) }, body: answerBody });
+          });
+        },
+      );
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
+  }
+}
+
+function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name)));
+}
+
+function answer(res: ServerResponse, status: number, message: string, close = false): void {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(status, { 'content-type': 'text/plain', ...(close && { connection: 'close' }) }).end(`${status}: ${message}\n`);
+}
+
+function readCapped(stream: IncomingMessage): Promise<Buffer | 'too-large' | 'aborted'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      stream.removeAllListeners('data');
+      stream.resume(); // drain what is in flight; the answer closes the connection
+      resolve('too-large');
+    });
+    stream.on('end', () => resolve(size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks)));
+    stream.on('error', () => resolve('aborted'));
+    stream.on('aborted', () => resolve('aborted'));
+  });
+}
