@@ -14,6 +14,7 @@ export interface HostSettings {
   readonly maxBlobBytes: number;
   readonly registryAuthFile: string | undefined;
   readonly outboxMaxBytes: number;
+  readonly outboxTotalMaxBytes: number;
   readonly outboxTtlMs: number;
   readonly outboxFsync: FsyncPolicy;
   readonly metricsPort: number;
@@ -43,6 +44,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): HostSettings
     maxBlobBytes: positive(env.WASMHOST_MAX_BLOB_MB, 64) * 1024 * 1024,
     registryAuthFile: env.WASMHOST_REGISTRY_AUTH_FILE || undefined,
     outboxMaxBytes: positive(env.WASMHOST_OUTBOX_MAX_MB, 64) * 1024 * 1024,
+    outboxTotalMaxBytes: positive(env.WASMHOST_OUTBOX_TOTAL_MB, 512) * 1024 * 1024,
     outboxTtlMs: positive(env.WASMHOST_OUTBOX_TTL_SECS, 7200) * 1000,
     outboxFsync: (['always', 'interval', 'never'] as const).find((p) => p === env.WASMHOST_OUTBOX_FSYNC) ?? 'interval',
     metricsPort: port(env.WASMHOST_METRICS_PORT, 9600),

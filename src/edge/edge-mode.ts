@@ -33,7 +33,7 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
   const sink = new EdgeSink(log);
 
   const outbox = new Outbox(
-    { dir: join(settings.dataDir, 'outbox'), capBytes: settings.outboxMaxBytes, ttlMs: settings.outboxTtlMs, fsync: settings.outboxFsync, window: SEND_WINDOW },
+    { dir: join(settings.dataDir, 'outbox'), capBytes: settings.outboxMaxBytes, totalCapBytes: settings.outboxTotalMaxBytes, ttlMs: settings.outboxTtlMs, fsync: settings.outboxFsync, window: SEND_WINDOW },
     (message) => sink.sendAcked(message),
     log,
   );

@@ -22,6 +22,9 @@ export const SEGMENT_BYTES = 4 * 1024 * 1024;
 /** Shared counters between a workload's worker (writer) and the main thread (reader). */
 export const WRITTEN = 0;
 export const ACKED = 1;
+/** The unsent bytes this writer may reach now, set by the main thread from the workload's and the volume's caps. */
+export const CAP = 2;
+export const COUNTERS_BYTES = 3 * 8;
 
 export function segmentName(startOffset: number): string {
   return `${String(startOffset).padStart(16, '0')}.seg`;

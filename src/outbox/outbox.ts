@@ -5,12 +5,14 @@ import type { Logger } from '../ops/index.js';
 import type { OutboundMessage } from '../base/index.js';
 import type { FsyncPolicy } from './writer.js';
 import { OutboxReader } from './reader.js';
-import { DIGEST_FILE, recordBody, segmentStart, WRITTEN, type OutboxRecord } from './format.js';
+import { CAP, COUNTERS_BYTES, DIGEST_FILE, recordBody, segmentStart, WRITTEN, type OutboxRecord } from './format.js';
 
 export interface OutboxSettings {
   readonly dir: string;
-  /** Unsent bytes per workload instance before `telemetry.send` answers `backpressure`. */
+  /** Unsent bytes per workload (all its instances, this run's and earlier runs') before `send` answers `backpressure`. */
   readonly capBytes: number;
+  /** Unsent bytes over every workload: the volume's share for telemetry waiting on edgeHub. */
+  readonly totalCapBytes: number;
   /** Like edgeHub's timeToLiveSecs: older messages are dropped, counted and reported. */
   readonly ttlMs: number;
   readonly fsync: FsyncPolicy;
@@ -34,7 +36,7 @@ export type AckingSend = (message: OutboundMessage & { readonly messageId: strin
  * once acknowledged; replayed after a restart. The outbox owns `<data>/outbox`.
  */
 export class Outbox {
-  readonly #readers = new Map<string, { reader: OutboxReader; workload: string }>();
+  readonly #readers = new Map<string, { reader: OutboxReader; workload: string; counters: BigInt64Array }>();
   readonly #delivered = new Map<string, number>();
   readonly #expired = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
@@ -50,7 +52,7 @@ export class Outbox {
     for (const workload of readdirSync(this.settings.dir)) {
       for (const instance of readdirSync(join(this.settings.dir, workload))) {
         const dir = join(this.settings.dir, workload, instance);
-        const counters = new SharedArrayBuffer(16);
+        const counters = new SharedArrayBuffer(COUNTERS_BYTES);
         new BigInt64Array(counters)[WRITTEN] = BigInt(writtenOnDisk(dir)); // its writer is gone: all of it is there
         const { reader } = this.#start(workload, dir, counters);
         count += Math.max(0, reader.unsent);
@@ -65,8 +67,9 @@ export class Outbox {
   open(workload: string): OutboxHandle {
     const dir = join(this.settings.dir, workload, `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
     mkdirSync(dir, { recursive: true });
-    const counters = new SharedArrayBuffer(16);
+    const counters = new SharedArrayBuffer(COUNTERS_BYTES);
     this.#start(workload, dir, counters);
+    this.#rebalance();
     return { dir, counters, capBytes: this.settings.capBytes, fsync: this.settings.fsync };
   }
 
@@ -123,7 +126,7 @@ export class Outbox {
         this.log.forWorkload(workload).warn(`outbox: ${n} message(s) older than the time to live dropped`);
       },
     });
-    this.#readers.set(dir, { reader, workload });
+    this.#readers.set(dir, { reader, workload, counters: new BigInt64Array(counters) });
     return { reader };
   }
 
@@ -134,6 +137,28 @@ export class Outbox {
         reader.close();
         this.#readers.delete(dir);
       }
+    }
+    this.#rebalance();
+  }
+
+  /**
+   * Tells each running writer how far it may fill: up to the workload's cap counting what its other
+   * outboxes (earlier instances, earlier runs) still hold, and up to the volume's cap counting every
+   * workload's. Recomputed at every open and every poll (100 ms): a restart never gets a fresh cap.
+   */
+  #rebalance(): void {
+    let total = 0;
+    const byWorkload = new Map<string, number>();
+    for (const { reader, workload } of this.#readers.values()) {
+      const unsent = Math.max(0, reader.unsent);
+      total += unsent;
+      byWorkload.set(workload, (byWorkload.get(workload) ?? 0) + unsent);
+    }
+    for (const { reader, workload, counters } of this.#readers.values()) {
+      if (!reader.writerOpen) continue;
+      const own = Math.max(0, reader.unsent);
+      const allowance = Math.min(this.settings.capBytes - (byWorkload.get(workload)! - own), this.settings.totalCapBytes - (total - own));
+      Atomics.store(counters, CAP, BigInt(Math.max(0, allowance)));
     }
   }
 }

@@ -64,6 +64,11 @@ export class OutboxReader {
     this.#pump();
   }
 
+  /** Its writer (the instance) still runs. */
+  get writerOpen(): boolean {
+    return !this.#writerClosed;
+  }
+
   /** The instance ended: once all is sent, the folder goes. */
   writerClosed(): void {
     this.#writerClosed = true;

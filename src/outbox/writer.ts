@@ -3,7 +3,7 @@ import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, r
 import { appendRecord } from '../durable-write.js';
 import { join } from 'node:path';
 import type { GuestMessage } from '../base/index.js';
-import { ACKED, DIGEST_FILE, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN } from './format.js';
+import { ACKED, CAP, DIGEST_FILE, encodeRecord, SEGMENT_BYTES, segmentName, segmentStart, WRITTEN } from './format.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 const INTERVAL_MS = 200;
@@ -52,10 +52,11 @@ export class OutboxWriter {
 
   append(output: string, msg: GuestMessage): void {
     const unsent = Number(Atomics.load(this.counters, WRITTEN) - Atomics.load(this.counters, ACKED));
+    const cap = this.#cap();
     // Checked before encoding too: a guest held back by backpressure should cost little per refused send.
-    if (unsent >= this.capBytes) throw backpressure(unsent, this.capBytes);
+    if (unsent >= cap) throw backpressure(unsent, cap);
     const line = Buffer.from(encodeRecord(randomUUID(), output, msg, Date.now()));
-    if (unsent + line.length > this.capBytes) throw backpressure(unsent, this.capBytes);
+    if (unsent + line.length > cap) throw backpressure(unsent, cap);
     try {
       if (this.#fd < 0 || this.#segmentEnd - this.#start >= SEGMENT_BYTES) this.#rotate();
       appendRecord(this.#fd, line, this.#segmentEnd - this.#start, () => {
@@ -66,6 +67,11 @@ export class OutboxWriter {
     }
     this.#segmentEnd += line.length;
     Atomics.store(this.counters, WRITTEN, BigInt(this.#segmentEnd));
+  }
+
+  /** The lower of this writer's own cap and what the workload's and the volume's caps leave it now. */
+  #cap(): number {
+    return this.counters.length > CAP ? Math.min(this.capBytes, Number(Atomics.load(this.counters, CAP))) : this.capBytes;
   }
 
   sync(): void {

@@ -11,7 +11,7 @@ function setup(options: { ttlMs?: number; capBytes?: number; send: AckingSend })
   const tmp = tempDir();
   const logs: string[] = [];
   const outbox = new Outbox(
-    { dir: join(tmp.path, 'outbox'), capBytes: options.capBytes ?? 1024 * 1024, ttlMs: options.ttlMs ?? 60_000, fsync: 'never', window: 4 },
+    { dir: join(tmp.path, 'outbox'), capBytes: options.capBytes ?? 1024 * 1024, totalCapBytes: 1 << 30, ttlMs: options.ttlMs ?? 60_000, fsync: 'never', window: 4 },
     options.send,
     createLogger('info', (l) => logs.push(l)),
   );
@@ -90,7 +90,7 @@ describe('Outbox', () => {
     const record = { i: 'id-1', d: 'e'.repeat(64), t: Date.now(), o: 'out', c: 'text/plain', p: [], b: Buffer.from('from before').toString('base64') };
     writeFileSync(join(legacy, '0000000000000000.seg'), `${JSON.stringify(record)}\n`);
     const got: Array<{ text: string; digest: string; id: string }> = [];
-    const outbox = new Outbox({ dir: join(tmp.path, 'outbox'), capBytes: 1 << 20, ttlMs: 60_000, fsync: 'never', window: 4 }, async (m) => {
+    const outbox = new Outbox({ dir: join(tmp.path, 'outbox'), capBytes: 1 << 20, totalCapBytes: 1 << 30, ttlMs: 60_000, fsync: 'never', window: 4 }, async (m) => {
       got.push({ text: bodyText(m.msg.body), digest: m.digest, id: m.messageId });
     }, createLogger('error', () => undefined));
     outbox.recover();
@@ -98,6 +98,43 @@ describe('Outbox', () => {
     expect(got[0]).toEqual({ text: 'from before', digest: 'e'.repeat(64), id: 'id-1' });
     outbox.close();
     tmp.cleanup();
+  });
+
+  it('the cap is per workload and per volume: a new instance gets what the old left, not a fresh allowance', () => {
+    const tmp = tempDir();
+    const outbox = new Outbox({ dir: join(tmp.path, 'outbox'), capBytes: 2000, totalCapBytes: 3000, ttlMs: 60_000, fsync: 'never', window: 4 }, () => new Promise(() => undefined), createLogger('error', () => undefined));
+    const writerFor = (workload: string) => {
+      const handle = outbox.open(workload);
+      return { handle, writer: new OutboxWriter(handle.dir, 'd'.repeat(64), new BigInt64Array(handle.counters), handle.capBytes, handle.fsync) };
+    };
+    const fill = (writer: OutboxWriter) => {
+      let bytes = 0;
+      for (let i = 0; i < 100; i++) {
+        try {
+          writer.append('out', msg('x'.repeat(100)));
+          bytes += 1;
+        } catch (err) {
+          expect((err as OutboxRefusal).reason).toBe('backpressure');
+          break;
+        }
+      }
+      return bytes;
+    };
+    try {
+      const first = writerFor('a');
+      const firstCount = fill(first.writer);
+      expect(firstCount).toBeGreaterThan(3);
+      first.writer.close();
+      outbox.writerClosed(first.handle.dir); // the instance restarts; its unsent messages stay
+      expect(fill(writerFor('a').writer)).toBe(0); // the restart found the workload's allowance used
+      const other = fill(writerFor('b').writer); // another workload: only what the volume cap leaves
+      expect(other).toBeGreaterThan(0);
+      expect(other).toBeLessThan(firstCount);
+      expect(outbox.unsentBytes('a') + outbox.unsentBytes('b')).toBeLessThanOrEqual(3000);
+    } finally {
+      outbox.close();
+      tmp.cleanup();
+    }
   });
 
   it('answers backpressure past its cap, and accepts again once messages are acknowledged', async () => {

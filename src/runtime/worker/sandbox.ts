@@ -31,8 +31,11 @@ export function wasiImports(init: WorkerInit, effects: EffectBuffer): Record<str
       throw new GuestExit(code);
     },
   };
+  // The guest's working directory is its own /data (or /), never the host's.
+  const initialCwd = init.preopens['/data'] ? '/data' : '/';
+  const environment = { ...(cli as unknown as { environment: object }).environment, initialCwd: () => initialCwd };
   const shim = new WASIShim({
-    cli: { ...cli, exit },
+    cli: { ...cli, exit, environment },
     sandbox: { preopens: init.preopens, env: init.env, args: [init.workload, ...init.args], enableNetwork: false },
   } as ConstructorParameters<typeof WASIShim>[0]);
   const imports = shim.getImportObject() as Record<string, unknown>;

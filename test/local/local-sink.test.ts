@@ -1,0 +1,34 @@
+// Local mode's outputs are bounded: a guest naming many outputs or sending without end cannot make the
+// host hold many files open or fill the disk.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalSink } from '../../dist/local/local-sink.js';
+import { tempDir } from '../helpers.js';
+
+const message = (output: string, text: string) => ({ workload: 'w', digest: 'd', output, msg: { body: Buffer.from(text), contentType: 'text/plain', properties: [] as Array<[string, string]> } });
+const openFds = () => readdirSync('/proc/self/fd').length;
+
+it('keeps at most 16 output files open however many outputs a guest names', async () => {
+  const tmp = tempDir();
+  const sink = new LocalSink(tmp.path, () => undefined);
+  const before = openFds();
+  for (let i = 0; i < 200; i++) sink.send(message(`out${i}`, 'x'));
+  await new Promise((r) => setTimeout(r, 200)); // streams open asynchronously
+  expect(openFds() - before).toBeLessThanOrEqual(16);
+  await sink.close();
+  expect(readdirSync(tmp.path).filter((f) => f.endsWith('.jsonl'))).toHaveLength(200);
+  tmp.cleanup();
+});
+
+it('moves a full output file aside (one older generation kept) instead of growing it without end', async () => {
+  const tmp = tempDir();
+  const sink = new LocalSink(tmp.path, () => undefined, 4096);
+  for (let i = 0; i < 300; i++) sink.send(message('big', 'y'.repeat(50)));
+  await sink.close();
+  const file = join(tmp.path, 'big.jsonl');
+  expect(statSync(file).size).toBeLessThanOrEqual(4096);
+  expect(existsSync(`${file}.1`)).toBe(true);
+  expect(statSync(`${file}.1`).size).toBeLessThanOrEqual(4096);
+  expect(readdirSync(tmp.path).sort()).toEqual(['big.jsonl', 'big.jsonl.1']);
+  tmp.cleanup();
+});
