@@ -1,6 +1,7 @@
 // Hostile guests beside a healthy one (issue: containment). Each does one bad thing; the healthy
 // neighbour keeps sending, the host's memory stays within the bound each test states, and the refusal
 // shows in status or logs.
+import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Engine } from '../../dist/runtime/index.js';
@@ -164,4 +165,26 @@ describe('http clients', () => {
     expect((await fetch(`http://127.0.0.1:${port}/after`)).status).toBe(200);
     expect(status('web')?.restarts).toBe(0);
   }, 60_000);
+});
+
+describe('storage quota', () => {
+  const result = (name: string) => JSON.parse(Buffer.from(sentBy(name)[0]!.msg.body as Uint8Array).toString()) as { written?: number; made?: number; error: string };
+  const dataDu = (name: string) => Number(execFileSync('du', ['-sk', join(tmp.path, 'workloads', name, 'data')], { encoding: 'utf8' }).split('\t')[0]) * 1024;
+
+  it('writing on through an unlinked, still open file is charged: it stops at the 1 MB quota (it wrote 206 MB before)', async () => {
+    await add({ unlinked: { source: 'file://unlinked.wasm', restartPolicy: 'never', capabilities: { storage: { quotaMb: 1 } } } });
+    await waitFor('unlinked done', () => status('unlinked')?.status === 'stopped' || status('unlinked')?.status === 'failed', 20_000);
+    expect(result('unlinked').error).toMatch(/quota/i);
+    expect(result('unlinked').written).toBeLessThanOrEqual(1024 * 1024);
+    expect(supervisor.logs('unlinked').some((r) => /storage refused \(quota\)/.test(r.text))).toBe(true);
+  });
+
+  it('20,000 empty directories are charged their blocks: it stops near the 1 MB quota (79 MB before)', async () => {
+    await add({ dirs: { source: 'file://dirs.wasm', restartPolicy: 'never', capabilities: { storage: { quotaMb: 1 } } } });
+    await waitFor('dirs done', () => status('dirs')?.status === 'stopped' || status('dirs')?.status === 'failed', 30_000);
+    expect(result('dirs').error).toMatch(/quota/i);
+    expect(result('dirs').made).toBeLessThan(300);
+    expect(dataDu('dirs')).toBeLessThanOrEqual(1.5 * 1024 * 1024);
+    await healthySendsAfter(Date.now());
+  });
 });
