@@ -1,13 +1,17 @@
 // `npm run bench`: every benchmark, printed as markdown for BENCHMARKS.md. `npm run bench -- edge`
-// runs only the named groups (runtime, edge, fetch, isolation, http).
+// runs only the named groups (runtime, edge, fetch, isolation, http); `soak` (an hour: SOAK_MINUTES)
+// runs only when named.
 import { cpus } from 'node:os';
 import { edgeBench } from './edge.mjs';
 import { fetchBench } from './fetch.mjs';
 import { httpBench } from './http.mjs';
 import { isolationBench } from './isolation.mjs';
 import { runtimeBench } from './runtime.mjs';
+import { soakBench } from './soak.mjs';
 
-const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench, http: httpBench };
+const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench, http: httpBench, soak: soakBench };
+/** Run only when named: an hour by default. */
+const EXPLICIT_ONLY = new Set(['soak']);
 const chosen = process.argv.slice(2).filter((g) => g in groups);
 console.log(`Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${new Date().toISOString()}\n`);
-for (const name of chosen.length ? chosen : Object.keys(groups)) console.log(await groups[name]());
+for (const name of chosen.length ? chosen : Object.keys(groups).filter((g) => !EXPLICIT_ONLY.has(g))) console.log(await groups[name]());

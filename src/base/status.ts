@@ -50,5 +50,7 @@ export const NO_METER: WorkloadMeter = { called: () => undefined, failed: () => 
 /** A workload's status plus the gauges only metrics want (they change too often for the twin). */
 export interface WorkloadSample extends WorkloadStatus {
   readonly memoryBytes: number;
+  /** The worker's JS heap in use (glue, host API, buffers), besides the guest's linear memory. */
+  readonly heapBytes: number;
   readonly outboxUnsentBytes: number;
 }

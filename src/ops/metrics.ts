@@ -92,6 +92,7 @@ export class HostMetrics {
       },
     });
     gauge('workload_memory_bytes', 'Linear memory of the running instance, as of its last call', (s) => s.memoryBytes);
+    gauge('workload_heap_bytes', "JS heap in use in the workload's worker thread (glue, host API, buffers), reported every 5 s", (s) => s.heapBytes);
     gauge('outbox_unsent_bytes', 'Durable telemetry written and not yet acknowledged by edgeHub', (s) => s.outboxUnsentBytes);
   }
 

@@ -91,6 +91,7 @@ export class WorkloadInstance {
   #deadline: NodeJS.Timeout | undefined;
   #nextId = 1;
   #memoryBytes = 0;
+  #heapBytes = 0;
   /** An http request is in the guest. */
   #serving = false;
   #ended = false;
@@ -167,6 +168,11 @@ export class WorkloadInstance {
   /** The guest's linear memory as of its last call. */
   get memoryBytes(): number {
     return this.#memoryBytes;
+  }
+
+  /** The worker's JS heap in use, as it last reported (every few seconds). */
+  get heapBytes(): number {
+    return this.#heapBytes;
   }
 
   /** Calls queued or running, plus an http request in the guest. */
@@ -260,6 +266,10 @@ export class WorkloadInstance {
   #onMessage(message: WorkerToHost): void {
     if (message.type === 'effects') {
       this.#listener.effects(message.effects);
+      return;
+    }
+    if (message.type === 'heap') {
+      this.#heapBytes = message.usedBytes;
       return;
     }
     if (message.type === 'stdio') {

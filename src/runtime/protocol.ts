@@ -65,6 +65,8 @@ export type WorkerToHost =
   | ({ type: 'result'; id: number; ok: true; value: string | undefined; effects: Effect[] } & CallStats)
   | ({ type: 'result'; id: number; ok: false; error: string; fatal: Fatal | undefined; effects: Effect[] } & CallStats)
   | { type: 'startup-failed'; error: string }
+  /** The worker's own JS heap in use (jco glue, host API, buffers; not the guest's linear memory), every few seconds. */
+  | { type: 'heap'; usedBytes: number }
   /** An http request reached the guest: its handle call has started (the main thread arms the call deadline). */
   | { type: 'request' }
   /** The http request's handle call returned, or failed (`error`: the request was answered 500; the next gets a fresh instance). */

@@ -260,6 +260,7 @@ export class Supervisor {
     return this.list().map((status) => ({
       ...status,
       memoryBytes: this.#workloads.get(status.name)?.memoryBytes ?? 0,
+      heapBytes: this.#workloads.get(status.name)?.heapBytes ?? 0,
       outboxUnsentBytes: this.#ctx.outbox?.unsentBytes(status.name) ?? 0,
     }));
   }

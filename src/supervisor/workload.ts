@@ -105,6 +105,11 @@ export class Workload {
     return this.#instance?.memoryBytes ?? 0;
   }
 
+  /** The running instance's worker JS heap (0 when none runs). */
+  get heapBytes(): number {
+    return this.#instance?.heapBytes ?? 0;
+  }
+
   status(): WorkloadStatus {
     return {
       name: this.name,

@@ -4,6 +4,7 @@
  * exit) is per thread here, which is why each workload gets its own worker.
  */
 import './install-egress-guard.js'; // first: before preview2-shim starts its I/O thread
+import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import type { CallStats, Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
@@ -46,6 +47,9 @@ function oversize(text: string, limit: number): number | undefined {
 function cutError(error: string): string {
   return error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS)}... (${error.length} characters)` : error;
 }
+
+/** How often the worker reports its JS heap (metrics, and the soak benchmark's growth check). */
+const HEAP_REPORT_MS = 5000;
 
 /** Below this, copying a body is cheaper than detaching its buffer. */
 const TRANSFER_MIN_BYTES = 4096;
@@ -201,6 +205,9 @@ async function main(received: WorkerInit): Promise<void> {
     }
   });
   post({ type: 'ready', effects: effects.take(), httpPort });
+  const reportHeap = () => post({ type: 'heap', usedBytes: getHeapStatistics().used_heap_size });
+  reportHeap();
+  setInterval(reportHeap, HEAP_REPORT_MS).unref(); // between calls: the event loop turns only then
 }
 
 // Started ahead of need (WarmWorkers): shim modules load now, the guest arrives with `init`.

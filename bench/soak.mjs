@@ -1,0 +1,123 @@
+// Soak (issue: runs for months): the module as its own process under a steady load for SOAK_MINUTES
+// (default 60), in local mode and in IoT Edge mode (against the emulator) side by side: two JavaScript
+// handlers (sensor ticking every 20 ms, filter subscribed to its topic), the small echo guest ticking
+// every 10 ms, an http workload under SOAK_RPS requests a second, and a command restarted by its policy.
+// Every 30 s: resident memory of the module process, its main thread's JS heap, each worker's JS heap
+// and linear memory (from /metrics), messages sent. Prints a table per mode and the least-squares slope
+// (MB per hour) after SOAK_WARMUP_MINUTES (default 10).
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
+import { freePort } from '../test-support/free-port.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const MINUTES = Number(process.env.SOAK_MINUTES ?? 60);
+const WARMUP_MINUTES = Number(process.env.SOAK_WARMUP_MINUTES ?? Math.min(10, MINUTES / 3));
+const SAMPLE_MS = Number(process.env.SOAK_SAMPLE_SECONDS ?? 30) * 1000;
+const RPS = Number(process.env.SOAK_RPS ?? 5);
+
+function copyGuests(dir) {
+  mkdirSync(join(dir, 'wasm'), { recursive: true });
+  const spec = {};
+  for (const [file, guest] of [['sensor', 'temperature-sensor'], ['filter', 'threshold-filter'], ['echo', 'echo'], ['web', 'http-echo'], ['cmd', 'sleeper']]) {
+    copyFileSync(join(ROOT, 'guest-modules/dist', `${guest}.wasm`), join(dir, 'wasm', `${file}.wasm`));
+    spec[file] = { source: `file://wasm/${file}.wasm`, sha256: createHash('sha256').update(readFileSync(join(dir, 'wasm', `${file}.wasm`))).digest('hex') };
+  }
+  return spec;
+}
+
+function workloads(spec, webPort) {
+  return {
+    sensor: { ...spec.sensor, timerMs: 20, config: { machine: 'press-1', minTemp: '21', maxTemp: '40' }, limits: { memoryMb: 128 } },
+    filter: { ...spec.filter, subscribe: ['plant/+/temperature'], config: { threshold: '30' }, limits: { memoryMb: 128 } },
+    echo: { ...spec.echo, timerMs: 10 },
+    web: { ...spec.web, capabilities: { listen: { port: webPort } }, limits: { memoryMb: 128 } },
+    cmd: { ...spec.cmd, args: ['20', '100'], restartPolicy: 'always' },
+  };
+}
+
+async function scrape(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name, workload) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && (!workload || l.includes(`workload="${workload}"`)));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+  const names = ['sensor', 'filter', 'echo', 'web', 'cmd'];
+  return {
+    rssMb: value('wasmhost_process_resident_memory_bytes') / 1048576,
+    mainHeapMb: value('wasmhost_nodejs_heap_size_used_bytes') / 1048576,
+    workerHeapMb: Object.fromEntries(names.map((n) => [n, value('wasmhost_workload_heap_bytes', n) / 1048576])),
+    linearMb: Object.fromEntries(names.map((n) => [n, value('wasmhost_workload_memory_bytes', n) / 1048576])),
+    sent: names.reduce((sum, n) => sum + value('wasmhost_messages_sent_total', n), 0),
+  };
+}
+
+/** Least-squares slope of y over x (x in hours): MB per hour. */
+function slope(points) {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  const num = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0);
+  const den = points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  return num / den;
+}
+
+async function soak(mode) {
+  const dir = mkdtempSync(join(tmpdir(), `wh-soak-${mode}-`));
+  const spec = copyGuests(dir);
+  const [metricsPort, webPort] = [await freePort(), await freePort()];
+  const desired = { schemaVersion: '1.0', workloads: workloads(spec, webPort) };
+  let hub;
+  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning' };
+  if (mode === 'edge') {
+    hub = await EdgeHubEmulator.start();
+    await hub.setDesired(desired);
+    Object.assign(env, hub.env());
+    hub.onOutput(() => undefined);
+  } else {
+    writeFileSync(join(dir, 'desired.json'), JSON.stringify(desired));
+    Object.assign(env, { WASMHOST_DESIRED_FILE: join(dir, 'desired.json'), WASMHOST_ADMIN_PORT: '0' });
+  }
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const requests = setInterval(() => void fetch(`http://127.0.0.1:${webPort}/soak`).then((r) => r.arrayBuffer()).catch(() => undefined), 1000 / RPS);
+  const samples = [];
+  const started = Date.now();
+  try {
+    while (Date.now() - started < MINUTES * 60_000) {
+      await new Promise((r) => setTimeout(r, SAMPLE_MS));
+      const sample = await scrape(metricsPort).catch(() => undefined);
+      if (sample) samples.push({ minute: (Date.now() - started) / 60_000, ...sample });
+      if (hub) hub.outputs.length = 0; // the emulator keeps every message; the bench only counts
+    }
+  } finally {
+    clearInterval(requests);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await hub?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const after = samples.filter((s) => s.minute >= WARMUP_MINUTES);
+  const per = (pick) => slope(after.map((s) => [s.minute / 60, pick(s)]));
+  const workers = (s) => Object.values(s.workerHeapMb).reduce((a, b) => a + b, 0);
+  const lines = [
+    `### Soak, ${mode === 'edge' ? 'IoT Edge mode (emulator)' : 'local mode'}: ${MINUTES} min, warm-up ${WARMUP_MINUTES} min, ${RPS} http req/s`,
+    '',
+    '| minute | RSS MB | main heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
+    '|---|---|---|---|---|---|',
+    ...samples.filter((_, i) => i % Math.max(1, Math.round(samples.length / 24)) === 0 || _ === samples.at(-1)).map((s) =>
+      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.mainHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
+    '',
+    `Slope after warm-up (least squares, MB per hour): RSS ${per((s) => s.rssMb).toFixed(2)}, main heap ${per((s) => s.mainHeapMb).toFixed(2)}, worker heaps together ${per(workers).toFixed(2)}, linear memory together ${per((s) => Object.values(s.linearMb).reduce((a, b) => a + b, 0)).toFixed(2)}.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export async function soakBench() {
+  const modes = (process.env.SOAK_MODES ?? 'local,edge').split(',');
+  return (await Promise.all(modes.map((m) => soak(m)))).join('\n');
+}
