@@ -103,6 +103,7 @@ async function soak(mode) {
   const after = samples.filter((s) => s.minute >= WARMUP_MINUTES);
   const per = (pick) => slope(after.map((s) => [s.minute / 60, pick(s)]));
   const workers = (s) => Object.values(s.workerHeapMb).reduce((a, b) => a + b, 0);
+  const linear = (s) => Object.values(s.linearMb).reduce((a, b) => a + b, 0);
   const lines = [
     `### Soak, ${mode === 'edge' ? 'IoT Edge mode (emulator)' : 'local mode'}: ${MINUTES} min, warm-up ${WARMUP_MINUTES} min, ${RPS} http req/s`,
     '',
@@ -111,7 +112,7 @@ async function soak(mode) {
     ...samples.filter((_, i) => i % Math.max(1, Math.round(samples.length / 24)) === 0 || _ === samples.at(-1)).map((s) =>
       `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.mainHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
     '',
-    `Slope after warm-up (least squares, MB per hour): RSS ${per((s) => s.rssMb).toFixed(2)}, main heap ${per((s) => s.mainHeapMb).toFixed(2)}, worker heaps together ${per(workers).toFixed(2)}, linear memory together ${per((s) => Object.values(s.linearMb).reduce((a, b) => a + b, 0)).toFixed(2)}.`,
+    `Slope after warm-up (least squares, MB per hour): RSS ${per((s) => s.rssMb).toFixed(2)}; the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)}; guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
     '',
   ];
   return lines.join('\n');
