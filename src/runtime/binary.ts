@@ -32,10 +32,10 @@ export function assertBounded(bytes: Uint8Array): void {
   let pos = 8;
   while (pos < bytes.length) {
     const id = bytes[pos++]!;
-    const [size, sizeLen] = leb(bytes, pos);
+    const [size, sizeLen] = readU32(bytes, pos);
     pos += sizeLen;
     if (id === importId || id === exportId) {
-      const [count] = leb(bytes, pos);
+      const [count] = readU32(bytes, pos);
       if (id === importId) imports += count;
       else exports += count;
     }
@@ -46,13 +46,14 @@ export function assertBounded(bytes: Uint8Array): void {
   }
 }
 
-function leb(bytes: Uint8Array, start: number): [value: number, length: number] {
+/** An unsigned LEB128 number at `start`: its value and how many bytes it took. */
+export function readU32(bytes: Uint8Array, start: number): [value: number, length: number] {
   let result = 0;
   let shift = 0;
   let pos = start;
   for (;;) {
     const byte = bytes[pos++];
-    if (byte === undefined || shift > 35) throw new WasmhostError('WH_ERR_NOT_WASM', 'malformed section header');
+    if (byte === undefined || shift > 35) throw new WasmhostError('WH_ERR_NOT_WASM', 'truncated or malformed LEB128');
     result += (byte & 0x7f) * 2 ** shift;
     if ((byte & 0x80) === 0) return [result, pos - start];
     shift += 7;

@@ -1,4 +1,5 @@
 import { WasmhostError } from '../errors.js';
+import { readU32 } from './binary.js';
 
 const PAGE_BYTES = 65536;
 const TABLE_SECTION = 4;
@@ -45,16 +46,9 @@ function rewriteMemorySection(payload: Uint8Array, limitPages: number, limitMb: 
   pos += countLen;
   out.push(...writeU32(count));
   for (let i = 0; i < count; i++) {
-    const flags = payload[pos++]!;
+    const { flags, min, max, next } = readLimits(payload, pos);
+    pos = next;
     if (flags & MEMORY64) throw new WasmhostError('WH_ERR_MEMORY_LIMIT', 'memory64 modules are not supported');
-    const [min, minLen] = readU32(payload, pos);
-    pos += minLen;
-    let max = Infinity;
-    if (flags & HAS_MAX) {
-      const [m, maxLen] = readU32(payload, pos);
-      pos += maxLen;
-      max = m;
-    }
     if (min > limitPages) {
       throw new WasmhostError(
         'WH_ERR_MEMORY_LIMIT',
@@ -77,33 +71,28 @@ function rewriteTableSection(payload: Uint8Array): Uint8Array {
     const refType = payload[pos++]!;
     // 0x40: a table with an initializer expression (function references): not produced by toolchains we run.
     if (refType === 0x40) throw new WasmhostError('WH_ERR_MEMORY_LIMIT', 'tables with initializer expressions are not supported');
-    const flags = payload[pos++]!;
+    const { flags, min, max, next } = readLimits(payload, pos);
+    pos = next;
     if (flags & TABLE64) throw new WasmhostError('WH_ERR_MEMORY_LIMIT', 'table64 modules are not supported');
-    const [min, minLen] = readU32(payload, pos);
-    pos += minLen;
-    let max = Infinity;
-    if (flags & HAS_MAX) {
-      const [m, maxLen] = readU32(payload, pos);
-      pos += maxLen;
-      max = m;
-    }
     if (min > MAX_TABLE_ENTRIES) throw new WasmhostError('WH_ERR_MEMORY_LIMIT', `the module needs a table of ${min} entries at start; the limit is ${MAX_TABLE_ENTRIES}`);
     out.push(refType, flags | HAS_MAX, ...writeU32(min), ...writeU32(Math.min(max, MAX_TABLE_ENTRIES)));
   }
   return Buffer.concat([Uint8Array.from(out), payload.subarray(pos)]);
 }
 
-function readU32(bytes: Uint8Array, start: number): [value: number, length: number] {
-  let result = 0;
-  let shift = 0;
+/** A memory's or table's limits at `start`: flags, minimum, maximum (Infinity when none), where they end. */
+function readLimits(payload: Uint8Array, start: number): { flags: number; min: number; max: number; next: number } {
   let pos = start;
-  for (;;) {
-    const byte = bytes[pos++];
-    if (byte === undefined) throw new WasmhostError('WH_ERR_NOT_WASM', 'truncated LEB128 in core module');
-    result += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) return [result, pos - start];
-    shift += 7;
+  const flags = payload[pos++]!;
+  const [min, minLen] = readU32(payload, pos);
+  pos += minLen;
+  let max = Infinity;
+  if (flags & HAS_MAX) {
+    const [m, maxLen] = readU32(payload, pos);
+    pos += maxLen;
+    max = m;
   }
+  return { flags, min, max, next: pos };
 }
 
 function writeU32(value: number): number[] {
