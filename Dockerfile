@@ -1,6 +1,7 @@
-# wasmhost IoT Edge module image. One multi-arch Dockerfile serves every platform in module.json:
-# the official Node image is a manifest list (amd64, arm64v8, arm32v7), so `docker build --platform`
-# (or a native build on the device's architecture) picks the right base.
+# wasmhost IoT Edge module image for amd64 and arm64v8 (module.json), on Node 24: the official image is
+# a manifest list, so `docker build --platform` (or a native build on the device) picks the right base.
+# Node 24 has no 32-bit ARM build: arm32v7 builds from Dockerfile.arm32v7, the same file on Node 22
+# (test/packaging.test.ts keeps the two identical but for this line).
 ARG NODE_IMAGE=node:24-trixie-slim
 
 FROM ${NODE_IMAGE} AS build

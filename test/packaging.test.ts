@@ -39,8 +39,38 @@ describe('Dockerfile', () => {
   });
 });
 
+/**
+ * Architectures each official Node image line is published for (Docker Hub's `node` manifest lists;
+ * Node 24 dropped 32-bit ARM: nodejs/node#58071, nodejs/docker-node#2244). IoT Edge platform names.
+ */
+const NODE_IMAGE_PLATFORMS: Record<string, readonly string[]> = {
+  '22': ['amd64', 'arm64v8', 'arm32v7'],
+  '24': ['amd64', 'arm64v8'],
+};
+
 describe('module.json', () => {
   const moduleJson = json('module.json');
+  const platforms = moduleJson.image.tag.platforms as Record<string, string>;
+  const nodeLine = (file: string) => /^ARG NODE_IMAGE=node:(\d+)-/m.exec(read(file))?.[1] ?? 'none';
+
+  it('builds every platform from a Dockerfile whose Node image is published for that architecture', () => {
+    for (const [platform, file] of Object.entries(platforms)) {
+      expect({ platform, line: nodeLine(file), supported: NODE_IMAGE_PLATFORMS[nodeLine(file)]?.includes(platform) ?? false }).toEqual({ platform, line: nodeLine(file), supported: true });
+    }
+  });
+
+  it('the Dockerfiles differ only in their Node line', () => {
+    const files = [...new Set(Object.values(platforms))];
+    const bodies = files.map((f) => read(f).replace(/^ARG NODE_IMAGE=.*$/m, '').replace(/^#.*$/gm, ''));
+    for (const body of bodies) expect(body).toBe(bodies[0]);
+  });
+
+  it('engines allows the oldest Node line shipped (the code uses nothing newer)', () => {
+    const oldestShipped = Math.min(...Object.values(platforms).map((f) => Number(nodeLine(f))));
+    const engineMinimum = Number(/>=\s*(\d+)/.exec(pkg.engines.node)?.[1]);
+    expect(engineMinimum).toBeLessThanOrEqual(oldestShipped);
+  });
+
   it('builds every IoT Edge platform from a Dockerfile that exists, at the package version', () => {
     expect(Object.keys(moduleJson.image.tag.platforms).sort()).toEqual(['amd64', 'arm32v7', 'arm64v8']);
     for (const file of Object.values(moduleJson.image.tag.platforms) as string[]) expect(() => read(file)).not.toThrow();

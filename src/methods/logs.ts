@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { WasmhostError } from '../errors.js';
 import { RE2JS } from 're2js';
 import { z } from 'zod';
@@ -28,7 +29,7 @@ export const logsRequestSchema = z.object({
     )
     .min(1)
     .max(MAX_LOG_ITEMS),
-  encoding: z.enum(['none']).optional(),
+  encoding: z.enum(['none', 'gzip']).optional(),
   contentType: z.enum(['text', 'json']).optional(),
 });
 
@@ -59,7 +60,7 @@ interface Selector {
  * whose id matches it, and its ring is read once, newest first, rendering until its share of the byte
  * budget is used: the answer is never built bigger than what is sent.
  */
-export function selectLogs(request: LogsRequest, source: LogSource, maxBytes: number): Array<{ id: string; payload: unknown }> {
+export function selectLogs(request: LogsRequest, source: LogSource, maxBytes: number): Array<{ id: string; payload: unknown } | { id: string; payloadBytes: string }> {
   const selectors: Selector[] = request.items.map((item) => ({
     id: compile(`^(?:${item.id})$`),
     text: item.filter?.regex === undefined ? undefined : compile(item.filter.regex),
@@ -72,11 +73,14 @@ export function selectLogs(request: LogsRequest, source: LogSource, maxBytes: nu
     const selector = selectors.find((s) => s.id.matches(name));
     return selector ? [{ name, selector }] : [];
   });
-  let budget = maxBytes - 2;
+  // base64 of gzip can be a third larger than the text when the text does not compress: room for that.
+  let budget = (request.encoding === 'gzip' ? Math.floor(maxBytes * 0.7) : maxBytes) - 2;
   return matched.map(({ name, selector }, i) => {
     const share = Math.floor(budget / (matched.length - i)) - ENTRY_OVERHEAD_BYTES - Buffer.byteLength(name);
     const { payload, bytes } = render(source.logs(name), selector, request.contentType, share);
     budget -= bytes + ENTRY_OVERHEAD_BYTES + Buffer.byteLength(name);
+    // edgeAgent's gzip answer: the payload (text, or the JSON array as text) compressed, as base64 bytes.
+    if (request.encoding === 'gzip') return { id: name, payloadBytes: gzipSync(typeof payload === 'string' ? payload : JSON.stringify(payload)).toString('base64') };
     return { id: name, payload };
   });
 }

@@ -1,4 +1,5 @@
 // getWorkloadLogs is given a caller's regexes and item lists: none of them may stall or bloat the host.
+import { gunzipSync } from 'node:zlib';
 import { createMethodHandlers, dispatchMethod, MAX_METHOD_PAYLOAD_BYTES, selectLogs, type LogSource } from '../../dist/methods/index.js';
 import type { LogRecord } from '../../dist/ops/index.js';
 
@@ -36,7 +37,7 @@ describe('selectLogs', () => {
       expect(Buffer.byteLength(JSON.stringify(out))).toBeLessThanOrEqual(budget);
       // The newest lines are the ones kept, and each workload got its share.
       for (const item of out) {
-        const text = JSON.stringify(item.payload);
+        const text = JSON.stringify('payload' in item ? item.payload : undefined);
         expect(text).toContain('999 ');
         expect(text.length).toBeGreaterThan(budget / 4);
       }
@@ -47,7 +48,7 @@ describe('selectLogs', () => {
   it('tail, loglevel and regex filter as edgeAgent does', () => {
     const records: LogRecord[] = [...lines(5, (i) => `info ${i}`), { time: 1_700_000_000_010, level: 'error', text: 'boom' }];
     const out = selectLogs({ items: [{ id: 'a', filter: { tail: 2, loglevel: 6, regex: 'info [34]' } }], contentType: 'json' }, source({ a: records }), 10_000);
-    expect((out[0]!.payload as Array<{ text: string }>).map((r) => r.text)).toEqual(['info 3', 'info 4']);
+    expect(((out[0] as { payload: unknown }).payload as Array<{ text: string }>).map((r) => r.text)).toEqual(['info 3', 'info 4']);
   });
 });
 
@@ -61,6 +62,18 @@ describe('getWorkloadLogs method', () => {
   ])('refuses %s with 400 and a coded error', async (_name, payload) => {
     expect(await dispatchMethod(handlers, 'getWorkloadLogs', payload)).toMatchObject({ status: 400, payload: { code: 'WH_ERR_BAD_PAYLOAD' } });
   });
+  it('answers gzip as edgeAgent does: payloadBytes, base64 of the gzipped payload', async () => {
+    for (const contentType of ['text', 'json'] as const) {
+      const plain = await dispatchMethod(handlers, 'getWorkloadLogs', { items: [{ id: 'a' }], contentType });
+      const zipped = await dispatchMethod(handlers, 'getWorkloadLogs', { items: [{ id: 'a' }], contentType, encoding: 'gzip' });
+      const [entry] = zipped.payload as Array<{ id: string; payloadBytes: string }>;
+      expect(entry!.id).toBe('a');
+      const text = gunzipSync(Buffer.from(entry!.payloadBytes, 'base64')).toString('utf8');
+      const [original] = plain.payload as Array<{ payload: unknown }>;
+      expect(contentType === 'json' ? JSON.parse(text) : text).toEqual(original!.payload);
+    }
+  });
+
   it('answers a good request', async () => {
     expect(await dispatchMethod(handlers, 'getWorkloadLogs', { items: [{ id: 'a' }], contentType: 'json' })).toMatchObject({ status: 200, payload: [{ id: 'a', payload: [{ text: 'l0' }, { text: 'l1' }, { text: 'l2' }] }] });
   });
