@@ -1,6 +1,6 @@
 import { startEdgeMode } from '../edge/index.js';
 import { startLocalMode } from '../local/index.js';
-import { createLogger } from '../ops/index.js';
+import { createLogger, hostLabels, NO_TRACING, openTelemetry } from '../ops/index.js';
 import { readSettings } from '../settings.js';
 
 const SHUTDOWN_DEADLINE_MS = 9000;
@@ -8,13 +8,15 @@ const SHUTDOWN_DEADLINE_MS = 9000;
 /** `wasmhost start`: the long-running host. Ends cleanly (exit 0) on SIGTERM, as IoT Edge stops modules. */
 export async function startCommand(version: string): Promise<number> {
   const settings = readSettings();
-  const log = createLogger(settings.logLevel);
+  // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT is set (off, and free, otherwise).
+  const tracing = openTelemetry(process.env, { 'service.version': version, 'service.instance.id': hostLabels().instance_number });
+  const log = createLogger(settings.logLevel, undefined, tracing === NO_TRACING ? undefined : (level, text) => tracing.log(level, text));
   // Last resort: a promise nobody awaited must not end a host that serves every workload. It is a bug,
   // so it is logged as an error with its stack, never swallowed in silence.
   process.on('unhandledRejection', (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}`));
   if (settings.allowUnpinned) log.warn('WASMHOST_ALLOW_UNPINNED is on: sources without sha256 are accepted (development only)');
   log.info(`wasmhost ${version} starting in ${settings.mode === 'edge' ? 'IoT Edge' : 'local'} mode; data in ${settings.dataDir}`);
-  const host = settings.mode === 'edge' ? await startEdgeMode(settings, log, version) : await startLocalMode(settings, log, version);
+  const host = settings.mode === 'edge' ? await startEdgeMode(settings, log, version, tracing) : await startLocalMode(settings, log, version, tracing);
   return new Promise<number>(() => {
     const stop = (signal: string) => {
       log.info(`${signal}: stopping workloads`);
@@ -24,7 +26,7 @@ export async function startCommand(version: string): Promise<number> {
         log.error(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
         process.exit(1);
       }, SHUTDOWN_DEADLINE_MS).unref();
-      void host.close().then(() => process.stdout.write('', () => process.exit(0)));
+      void host.close().then(() => tracing.close()).then(() => process.stdout.write('', () => process.exit(0)));
     };
     process.once('SIGINT', stop).once('SIGTERM', stop);
   });

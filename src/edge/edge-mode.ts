@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { createMethodHandlers, dispatchMethod } from '../methods/index.js';
-import { Operations, type Logger } from '../ops/index.js';
+import { NO_TRACING, Operations, type Logger, type Tracing } from '../ops/index.js';
 import { Engine } from '../runtime/index.js';
 import { Fetcher } from '../fetch/index.js';
 import { Outbox } from '../outbox/index.js';
@@ -28,17 +28,17 @@ export interface EdgeHost {
  * IoT Edge mode: desired state from the module twin, telemetry to edgeHub outputs, edgeHub inputs to
  * workloads, operator methods as direct methods, status as reported properties.
  */
-export async function startEdgeMode(settings: HostSettings, log: Logger, version: string): Promise<EdgeHost> {
+export async function startEdgeMode(settings: HostSettings, log: Logger, version: string, tracing: Tracing = NO_TRACING): Promise<EdgeHost> {
   const startedAt = new Date();
   const sink = new EdgeSink(log);
 
   const outbox = new Outbox(
     { dir: join(settings.dataDir, 'outbox'), capBytes: settings.outboxMaxBytes, totalCapBytes: settings.outboxTotalMaxBytes, ttlMs: settings.outboxTtlMs, fsync: settings.outboxFsync, window: SEND_WINDOW },
-    (message) => sink.sendAcked(message),
+    (message) => tracing.delivering(message, () => sink.sendAcked(message)),
     log,
   );
   outbox.recover(); // what a crash or kill left unsent goes out first
-  const operations = new Operations((): WorkloadSample[] => supervisor.samples());
+  const operations = new Operations((): WorkloadSample[] => supervisor.samples(), undefined, tracing);
   const supervisor = new Supervisor({
     meter: operations.meter,
     listenHost: '0.0.0.0', // other modules reach a workload's port over the module network

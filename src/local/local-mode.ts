@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { Engine } from '../runtime/index.js';
 import { createMethodHandlers } from '../methods/index.js';
-import { Operations, type Logger } from '../ops/index.js';
+import { NO_TRACING, Operations, type Logger, type Tracing } from '../ops/index.js';
 import { Fetcher } from '../fetch/index.js';
 import { fetchSettings, type HostSettings } from '../settings.js';
 import { DesiredState } from '../desired/index.js';
@@ -23,9 +23,9 @@ export interface LocalHost {
  * Local mode (design.md "Modes"): desired state from a JSON file, applied again on every edit;
  * telemetry as JSON lines on stdout and in files; methods on an admin endpoint on 127.0.0.1.
  */
-export async function startLocalMode(settings: HostSettings, log: Logger, version: string): Promise<LocalHost> {
+export async function startLocalMode(settings: HostSettings, log: Logger, version: string, tracing: Tracing = NO_TRACING): Promise<LocalHost> {
   const sink = new LocalSink(join(settings.dataDir, 'outputs'));
-  const operations = new Operations((): WorkloadSample[] => supervisor.samples());
+  const operations = new Operations((): WorkloadSample[] => supervisor.samples(), undefined, tracing);
   const supervisor = new Supervisor({
     meter: operations.meter,
     engine: new Engine(join(settings.dataDir, 'compiled')),

@@ -36,14 +36,23 @@ const noop = (): void => undefined;
  * so `iotedge logs` and GetModuleLogs filters work. Levels below the threshold are bound to no-ops
  * when the logger is built (pino's discipline), and a child's prefix is rendered once.
  */
-export function createLogger(level: LogLevel, write: Write = (line) => process.stdout.write(line), prefix = ''): Logger {
-  const at = (l: LogLevel) => (ORDER[l] >= ORDER[level] ? (text: string) => write(formatLine(l, prefix + text)) : noop);
+/**
+ * A logger writing edgeAgent's format through `write`. `mirror`, if given, also gets each record that
+ * passes the level (OpenTelemetry log export).
+ */
+export function createLogger(level: LogLevel, write: Write = (line) => process.stdout.write(line), mirror?: (level: LogLevel, text: string) => void): Logger {
+  return prefixed(level, write, mirror, '');
+}
+
+function prefixed(level: LogLevel, write: Write, mirror: ((level: LogLevel, text: string) => void) | undefined, prefix: string): Logger {
+  const emit = (l: LogLevel) => (mirror ? (text: string) => (write(formatLine(l, prefix + text)), mirror(l, prefix + text)) : (text: string) => write(formatLine(l, prefix + text)));
+  const at = (l: LogLevel) => (ORDER[l] >= ORDER[level] ? emit(l) : noop);
   const bound = { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   return {
     level,
     ...bound,
     log: (l, text) => bound[l](text),
-    forWorkload: (name) => createLogger(level, write, `${prefix}[workload=${name}] `),
+    forWorkload: (name) => prefixed(level, write, mirror, `${prefix}[workload=${name}] `),
   };
 }
 

@@ -10,12 +10,15 @@ export interface HostLabels {
   readonly instance_number: string;
 }
 
+/** A new one per start of the process, as edgeHub does; metrics and traces carry the same. */
+const INSTANCE_NUMBER = randomUUID();
+
 /** From the variables IoT Edge sets; local mode has no hub, and names the machine instead. */
 export function hostLabels(env: NodeJS.ProcessEnv = process.env): HostLabels {
   return {
     iothub: env.IOTEDGE_IOTHUBHOSTNAME ?? 'local',
     edge_device: env.IOTEDGE_DEVICEID ?? hostname(),
-    instance_number: randomUUID(), // a new one per start, as edgeHub does
+    instance_number: INSTANCE_NUMBER,
   };
 }
 

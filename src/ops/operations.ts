@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { WorkloadMeter, WorkloadSample } from '../base/index.js';
 import type { Logger } from './logger.js';
 import { HostMetrics, hostLabels, type HostLabels } from './metrics.js';
+import { NO_TRACING, type Tracing } from './open-telemetry.js';
 
 /** What `/health` answers: liveness of the host, not of any one workload (a failed guest is no reason to restart the module). */
 export interface HealthReport {
@@ -23,12 +24,13 @@ export class Operations {
   #server: Server | undefined;
   #stopping = false;
 
-  constructor(samples: () => WorkloadSample[], labels: HostLabels = hostLabels()) {
+  constructor(samples: () => WorkloadSample[], labels: HostLabels = hostLabels(), readonly tracing: Tracing = NO_TRACING) {
     this.#samples = samples;
     this.metrics = new HostMetrics(labels, samples);
   }
 
-  readonly meter = (workload: string): WorkloadMeter => this.metrics.meter(workload);
+  /** A workload's meter: its metrics, and spans for its calls when OpenTelemetry export is on. */
+  readonly meter = (workload: string): WorkloadMeter => this.tracing.meter(workload, this.metrics.meter(workload));
 
   /**
    * Serves on `port` (0: off). A port already taken is logged and the host runs on without the

@@ -3,6 +3,7 @@ import type { GuestMessage, LogLevel, WorkerInit } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { TokenBucket } from '../token-bucket.js';
 import { LOG_LINES_PER_SECOND } from './guest-stdio.js';
+import { withTraceparent } from './trace-context.js';
 import type { KvStore } from './kv-store.js';
 import { OutboxRefusal, type OutboxWriter } from '../../outbox/writer.js';
 
@@ -29,7 +30,7 @@ export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore
     const problem = messageProblem(msg, init.maxMessageBytes);
     if (problem) refuse(effects, what, 'invalid', problem);
     if (!budget.take()) refuse(effects, what, 'budget', `over limits.messagesPerSecond (${init.messagesPerSecond})`);
-    return { body: msg.body, contentType: msg.contentType, properties: msg.properties };
+    return { body: msg.body, contentType: msg.contentType, properties: withTraceparent(msg.properties) };
   };
 
   return {

@@ -15,6 +15,7 @@ import { GuestExit, servedImports, wasiImports } from './sandbox.js';
 import { serveHttp } from './http-server.js';
 import { enforceStorageQuota } from './storage-quota.js';
 import { clampReads } from './io-clamp.js';
+import { withMessageTrace } from './trace-context.js';
 import { captureGuestStdio, passGuestStdioThrough } from './guest-stdio.js';
 
 type GuestFn = (...args: unknown[]) => unknown;
@@ -111,7 +112,7 @@ function invoke(exports: Exports, call: HandlerCall): unknown {
   if (!fn) throw new Error(`component does not export edge:host/handler#${call.fn}`);
   switch (call.fn) {
     case 'onMessage':
-      return fn(call.source, call.msg);
+      return withMessageTrace(call.msg, () => fn(call.source, call.msg));
     case 'onMethod':
       return fn(call.name, call.payload);
     default:
