@@ -14,7 +14,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const WINDOW_S = 3;
 const WINDOWS = 3;
 
-const guest = (dataDir, name) => {
+export const guest = (dataDir, name) => {
   copyFileSync(join(ROOT, 'guest-modules/dist', `${name}.wasm`), join(dataDir, 'wasm', `${name}.wasm`));
   return { source: `file://wasm/${name}.wasm`, sha256: createHash('sha256').update(readFileSync(join(dataDir, 'wasm', `${name}.wasm`))).digest('hex') };
 };
@@ -44,7 +44,7 @@ function cpuSeconds(pid) {
  * and the sender process's CPU time per delivered message over all windows: on a 2-core machine the
  * sender shares with the emulator, CPU per message is what bounds the rate.
  */
-async function arrivalRate(hub, workload, pid) {
+export async function arrivalRate(hub, workload, pid) {
   let seen = 0;
   const stop = hub.onOutput((o) => o.properties.workload === workload && seen++);
   await until(`first messages from ${workload}`, () => seen > 0);
