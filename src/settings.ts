@@ -19,6 +19,10 @@ export interface HostSettings {
   readonly outboxFsync: FsyncPolicy;
   readonly metricsPort: number;
   readonly adminPort: number;
+  /** The local MQTT broker: TCP and WebSocket ports (0: off), and whether clients without credentials may connect. */
+  readonly mqttPort: number;
+  readonly mqttWsPort: number;
+  readonly mqttAllowAnonymous: boolean;
   readonly logLevel: LogLevel;
 }
 
@@ -49,6 +53,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): HostSettings
     outboxFsync: (['always', 'interval', 'never'] as const).find((p) => p === env.WASMHOST_OUTBOX_FSYNC) ?? 'interval',
     metricsPort: port(env.WASMHOST_METRICS_PORT, 9600),
     adminPort: port(env.WASMHOST_ADMIN_PORT, 9601),
+    mqttPort: port(env.WASMHOST_MQTT_PORT, 1883),
+    mqttWsPort: port(env.WASMHOST_MQTT_WS_PORT, 9001),
+    mqttAllowAnonymous: flag(env.WASMHOST_MQTT_ALLOW_ANONYMOUS),
     logLevel: parseLogLevel(env.RuntimeLogLevel),
   };
 }

@@ -9,6 +9,7 @@ import { DesiredState } from '../desired/index.js';
 import { EDGEHUB_MAX_MESSAGE_BYTES, SCHEMA_VERSION } from '../spec/index.js';
 import type { WorkloadSample } from '../base/index.js';
 import { Supervisor } from '../supervisor/index.js';
+import { startLocalBroker } from '../broker/index.js';
 import { EdgeConnection } from './connection.js';
 import { EdgeSink } from './edge-sink.js';
 import type { ModuleLink, TwinDocument } from './module-link.js';
@@ -40,6 +41,7 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
   outbox.recover(); // what a crash or kill left unsent goes out first
   const operations = new Operations((): WorkloadSample[] => supervisor.samples(), undefined, tracing);
   const supervisor = new Supervisor({
+    onTopicPublish: (topic, msg) => broker?.publish(topic, msg),
     meter: operations.meter,
     listenHost: '0.0.0.0', // other modules reach a workload's port over the module network
     outbox,
@@ -55,13 +57,18 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
     host: { version, node: process.version, startedAt: startedAt.toISOString(), appliedDesiredVersion: desired.appliedVersion, desiredErrors: desired.errors },
     workloads: Object.fromEntries(supervisor.list().map(({ name, ...status }) => [name, { ...status }])),
   }), log);
-  const handlers = createMethodHandlers(supervisor, { version, startedAt: startedAt.getTime() });
+  // The device's broker, on the module network (publish its ports with PortBindings to reach it from outside).
+  const broker = await startLocalBroker(settings, '0.0.0.0', log, operations.metrics, (topic, msg) => supervisor.deliverTopic(topic, msg));
+  const handlers = createMethodHandlers(supervisor, { version, startedAt: startedAt.getTime() }, broker);
   // Every interface, as edgeHub serves its metrics: the metrics-collector module scrapes over the module network.
   await operations.listen(settings.metricsPort, '0.0.0.0', log);
 
   const desired = new DesiredState({
     allowUnpinned: settings.allowUnpinned,
-    apply: (validated, desiredVersion) => supervisor.apply(validated, desiredVersion),
+    apply: (validated, desiredVersion) => {
+      if (!validated.documentInvalid) broker?.configure(validated.brokerClients);
+      return supervisor.apply(validated, desiredVersion);
+    },
     log,
     lastAppliedFile: join(settings.dataDir, 'desired.last.json'),
     reread: () => connection.reread(),
@@ -103,6 +110,7 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
     async close() {
       operations.stopping();
       await supervisor.shutdown();
+      await broker?.close();
       if (!(await outbox.flush(SHUTDOWN_FLUSH_MS))) log.warn(`shutdown: telemetry still unsent after ${SHUTDOWN_FLUSH_MS} ms stays in the outbox for the next start`);
       outbox.close();
       log.debug('workloads stopped, telemetry sent; flushing reported properties');

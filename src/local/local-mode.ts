@@ -7,6 +7,7 @@ import { fetchSettings, type HostSettings } from '../settings.js';
 import { DesiredState } from '../desired/index.js';
 import type { WorkloadSample } from '../base/index.js';
 import { Supervisor } from '../supervisor/index.js';
+import { startLocalBroker } from '../broker/index.js';
 import { startAdminServer } from './admin-server.js';
 import { readDesiredFile, watchDesiredFile } from './desired-file.js';
 import { LocalSink } from './local-sink.js';
@@ -27,6 +28,7 @@ export async function startLocalMode(settings: HostSettings, log: Logger, versio
   const sink = new LocalSink(join(settings.dataDir, 'outputs'));
   const operations = new Operations((): WorkloadSample[] => supervisor.samples(), undefined, tracing);
   const supervisor = new Supervisor({
+    onTopicPublish: (topic, msg) => broker?.publish(topic, msg),
     meter: operations.meter,
     engine: new Engine(join(settings.dataDir, 'compiled')),
     // Local mode runs the user's own files: relative sources resolve beside the desired file.
@@ -35,7 +37,8 @@ export async function startLocalMode(settings: HostSettings, log: Logger, versio
     sink,
     log,
   });
-  const handlers = createMethodHandlers(supervisor, { version, startedAt: Date.now() });
+  const broker = await startLocalBroker(settings, '127.0.0.1', log, operations.metrics, (topic, msg) => supervisor.deliverTopic(topic, msg));
+  const handlers = createMethodHandlers(supervisor, { version, startedAt: Date.now() }, broker);
   const admin = await startAdminServer(settings.adminPort, handlers, supervisor);
   log.info(`local mode: desired state from ${settings.desiredFile}; admin endpoint http://127.0.0.1:${admin.port}/methods/<name>`);
   await operations.listen(settings.metricsPort, '127.0.0.1', log);
@@ -44,6 +47,7 @@ export async function startLocalMode(settings: HostSettings, log: Logger, versio
     allowUnpinned: settings.allowUnpinned,
     log,
     apply: async (validated) => {
+      if (!validated.documentInvalid) broker?.configure(validated.brokerClients);
       const result = await supervisor.apply(validated);
       for (const error of result.errors) log.error(`desired: ${error}`);
       return result;
@@ -68,6 +72,7 @@ export async function startLocalMode(settings: HostSettings, log: Logger, versio
       unwatch();
       await new Promise((r) => admin.close(r));
       await supervisor.shutdown();
+      await broker?.close();
       await sink.close();
       await operations.close();
     },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
+import type { BrokerClientStatus } from '../broker/index.js';
 import type { Supervisor } from '../supervisor/index.js';
 import { selectLogs, logsRequestSchema } from './logs.js';
 
@@ -25,7 +26,7 @@ const invoke = z.object({ name: z.string().min(1).max(64), method: z.string().mi
  * The operator's methods (design.md "Direct methods"), served alike as IoT Hub direct methods and by
  * local mode's admin endpoint. 400 for a bad payload, 404 for an unknown name, 500 only for host faults.
  */
-export function createMethodHandlers(supervisor: Supervisor, info: HostInfo): Record<string, Handler> {
+export function createMethodHandlers(supervisor: Supervisor, info: HostInfo, broker?: { list(): BrokerClientStatus[] }): Record<string, Handler> {
   const withName = (act: (name: string) => unknown): Handler => async (payload) => {
     const { name } = parse(named, payload);
     await act(name);
@@ -34,6 +35,7 @@ export function createMethodHandlers(supervisor: Supervisor, info: HostInfo): Re
   return {
     ping: () => ok({ version: info.version, uptimeSeconds: Math.round((Date.now() - info.startedAt) / 1000) }),
     listWorkloads: () => ok(supervisor.list()),
+    listBrokerClients: () => ok(broker?.list() ?? []),
     restartWorkload: withName((name) => supervisor.restart(name)),
     stopWorkload: withName((name) => supervisor.stop(name)),
     startWorkload: withName((name) => supervisor.start(name)),

@@ -99,6 +99,17 @@ export class HostMetrics {
     gauge('outbox_unsent_bytes', 'Durable telemetry written and not yet acknowledged by edgeHub', (s) => s.outboxUnsentBytes);
   }
 
+  /** The local broker's series: clients connected (read at scrape time), messages in and out and drops, by client. */
+  brokerMeter(connected: () => number): { message(client: string, direction: 'in' | 'out'): void; dropped(client: string, reason: string): void } {
+    new Gauge({ name: 'wasmhost_broker_clients_connected', help: 'MQTT clients connected to the local broker', registers: [this.registry], collect() { this.set(connected()); } });
+    const messages = new Counter({ name: 'wasmhost_broker_messages_total', help: 'Messages local-broker clients published (in) and were sent (out)', labelNames: ['client', 'direction'] as const, registers: [this.registry] });
+    const dropped = new Counter({ name: 'wasmhost_broker_messages_dropped_total', help: 'Messages the local broker refused or dropped, by client and reason (refused, slow-subscriber, too-large)', labelNames: ['client', 'reason'] as const, registers: [this.registry] });
+    return {
+      message: (client, direction) => messages.inc({ client, direction }),
+      dropped: (client, reason) => dropped.inc({ client, reason }),
+    };
+  }
+
   /** Binds the event series of one workload; the supervisor calls this when it makes a workload. */
   meter(workload: string): WorkloadMeter {
     const calls = new Map<ExportName, { duration: { observe(v: number): void }; errors: { inc(): void } }>();

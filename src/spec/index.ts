@@ -3,5 +3,5 @@ export type { ValidatedDesired, SpecProblem } from './validate.js';
 export { diffSpecs, canonicalJson } from './diff.js';
 export type { SpecDiff } from './diff.js';
 export { EDGEHUB_MAX_MESSAGE_BYTES } from './schema.js';
-export type { WorkloadSpec, WorkloadLimits, RestartPolicy } from './schema.js';
+export type { WorkloadSpec, WorkloadLimits, RestartPolicy, BrokerClientSpec } from './schema.js';
 export { mergePatch } from './merge.js';

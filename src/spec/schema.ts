@@ -123,3 +123,20 @@ export function toSpec(name: string, p: z.output<typeof workloadSchema>): Worklo
     },
   };
 }
+
+/** A broker client's name is its MQTT user name (and a twin key). */
+export const BROKER_CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** `broker.clients.<name>`: who may connect to the local MQTT broker and what each may do (design.md). */
+export const brokerClientSchema = z.looseObject({
+  passwordSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the sha256 of the password, 64 lowercase hex digits'),
+  publish: z.array(topicFilter).max(64).default([]),
+  subscribe: z.array(topicFilter).max(64).default([]),
+});
+
+export interface BrokerClientSpec {
+  readonly name: string;
+  readonly passwordSha256: string;
+  readonly publish: readonly string[];
+  readonly subscribe: readonly string[];
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkShape } from './shape.js';
-import { toSpec, WORKLOAD_NAME, workloadSchema, type WorkloadSpec } from './schema.js';
+import { BROKER_CLIENT_NAME, brokerClientSchema, toSpec, WORKLOAD_NAME, workloadSchema, type BrokerClientSpec, type WorkloadSpec } from './schema.js';
 
 export const SCHEMA_VERSION = '1.0';
 /** IoT Hub's limits for one side of a twin (design.md). */
@@ -18,6 +18,8 @@ export interface SpecProblem {
 export interface ValidatedDesired {
   /** Workloads that passed validation, by name. */
   readonly workloads: ReadonlyMap<string, WorkloadSpec>;
+  /** Local broker clients that passed validation, by name (their MQTT user name). */
+  readonly brokerClients: ReadonlyMap<string, BrokerClientSpec>;
   /** Fatal per workload (that workload is left out) or per document (nothing is applied). */
   readonly errors: readonly SpecProblem[];
   /** Unknown keys and the like: reported, never fatal. */
@@ -37,8 +39,10 @@ export function validateDesired(doc: unknown, options: { allowUnpinned: boolean 
   const errors: SpecProblem[] = [];
   const warnings: SpecProblem[] = [];
   const workloads = new Map<string, WorkloadSpec>();
+  const brokerClients = new Map<string, BrokerClientSpec>();
   const docProblem = (message: string, path = ''): ValidatedDesired => ({
     workloads,
+    brokerClients,
     errors: [{ workload: undefined, path, message }],
     warnings,
     documentInvalid: true,
@@ -64,7 +68,7 @@ export function validateDesired(doc: unknown, options: { allowUnpinned: boolean 
     return docProblem(`schemaVersion must be "${SCHEMA_VERSION}" (got ${JSON.stringify(doc.schemaVersion)})`, 'schemaVersion');
   }
   for (const key of Object.keys(doc)) {
-    if (key !== 'schemaVersion' && key !== 'workloads' && !TWIN_METADATA.has(key)) {
+    if (key !== 'schemaVersion' && key !== 'workloads' && key !== 'broker' && !TWIN_METADATA.has(key)) {
       warnings.push({ workload: undefined, path: key, message: 'unknown key, ignored' });
     }
   }
@@ -96,7 +100,31 @@ export function validateDesired(doc: unknown, options: { allowUnpinned: boolean 
     workloads.set(name, toSpec(name, spec));
   }
   refuseSharedPorts(workloads, errors);
-  return { workloads, errors, warnings, documentInvalid: false };
+  if (doc.broker !== undefined && doc.broker !== null) validateBroker(doc.broker, brokerClients, errors, warnings);
+  return { workloads, brokerClients, errors, warnings, documentInvalid: false };
+}
+
+/** `broker.clients`: a bad client is left out with its errors; the others are applied. */
+function validateBroker(raw: unknown, clients: Map<string, BrokerClientSpec>, errors: SpecProblem[], warnings: SpecProblem[]): void {
+  if (!isPlainObject(raw)) return void errors.push({ workload: undefined, path: 'broker', message: 'broker must be an object' });
+  for (const key of Object.keys(raw)) if (key !== 'clients') warnings.push({ workload: undefined, path: `broker.${key}`, message: 'unknown key, ignored' });
+  const list = raw.clients ?? {};
+  if (!isPlainObject(list)) return void errors.push({ workload: undefined, path: 'broker.clients', message: 'clients must be an object keyed by client name' });
+  for (const [name, value] of Object.entries(list)) {
+    if (value === null) continue; // deleted by a patch
+    const base = `broker.clients.${name}`;
+    if (!BROKER_CLIENT_NAME.test(name)) {
+      errors.push({ workload: undefined, path: base, message: 'invalid client name: use 1-64 letters, digits, "-" or "_"' });
+      continue;
+    }
+    const parsed = brokerClientSchema.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) errors.push({ workload: undefined, path: joinPath(base, issue.path), message: issue.message });
+      continue;
+    }
+    for (const path of unknownKeys(brokerClientSchema, value, [])) warnings.push({ workload: undefined, path: joinPath(base, path), message: 'unknown key, ignored' });
+    clients.set(name, { name, ...parsed.data });
+  }
 }
 
 /** One port, one workload: the first by name keeps it, the others are left out with an error. */

@@ -9,7 +9,7 @@ import { rollbackDue, type Probation } from './probation.js';
 import { describe, plan, type Command } from './plan.js';
 import { DEFAULT_BACKOFF, type BackoffSettings } from './restart-policy.js';
 import { NO_METER, type TelemetrySink, type WorkloadMeter, type WorkloadSample, type WorkloadStatus } from '../base/index.js';
-import { topicMatches } from './topics.js';
+import { topicMatches } from '../base/index.js';
 import { Workload, type WorkloadContext } from './workload.js';
 
 /** How long an update waits for the running version's calls in flight before stopping it anyway. */
@@ -31,6 +31,8 @@ export interface SupervisorOptions {
   readonly probationMs?: number;
   /** The interface http workloads listen on: every one in IoT Edge mode (the module network), 127.0.0.1 by default. */
   readonly listenHost?: string;
+  /** Something published on a local topic by a workload or the admin endpoint (the local broker sends it to its clients). */
+  readonly onTopicPublish?: (topic: string, msg: GuestMessage) => void;
   /** Binds a metrics meter to a workload name; none by default. */
   readonly meter?: (workload: string) => WorkloadMeter;
 }
@@ -72,6 +74,7 @@ export class Supervisor {
   readonly #refused = new Map<string, string>();
   readonly #probationMs: number;
   readonly #now: () => number;
+  readonly #onTopicPublish: ((topic: string, msg: GuestMessage) => void) | undefined;
 
   constructor(options: SupervisorOptions) {
     this.#log = options.log;
@@ -79,6 +82,7 @@ export class Supervisor {
     this.#fetcher = options.fetcher;
     this.#probationMs = options.probationMs ?? 60_000;
     this.#now = options.now ?? Date.now;
+    this.#onTopicPublish = options.onTopicPublish;
     this.#ctx = {
       engine: options.engine,
       fetcher: options.fetcher,
@@ -294,8 +298,17 @@ export class Supervisor {
     return [...this.#workloads.keys()];
   }
 
-  /** A message on a local topic: delivered to every workload whose `subscribe` matches, except the sender. */
+  /**
+   * A message on a local topic from a workload (`from`) or the admin endpoint: delivered to every
+   * workload whose `subscribe` matches, except the sender, and to the local broker's subscribers.
+   */
   publish(topic: string, msg: GuestMessage, from?: string): void {
+    this.deliverTopic(topic, msg, from);
+    this.#onTopicPublish?.(topic, msg);
+  }
+
+  /** A message on a local topic to the subscribed workloads only (what a broker client published). */
+  deliverTopic(topic: string, msg: GuestMessage, from?: string): void {
     for (const w of this.#workloads.values()) {
       if (w.name !== from && w.spec.subscribe.some((filter) => topicMatches(filter, topic))) w.deliver(`topic/${topic}`, msg);
     }

@@ -10,7 +10,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['base'],
   ['errors.ts', 'durable-write.ts'],
   ['spec', 'ops'],
-  ['fetch', 'runtime', 'outbox', 'desired', 'settings.ts'],
+  ['fetch', 'runtime', 'outbox', 'desired', 'settings.ts', 'broker'],
   ['supervisor'],
   ['methods'],
   ['edge', 'local'],

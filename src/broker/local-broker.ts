@@ -1,0 +1,242 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import { topicMatches, type GuestMessage } from '../base/index.js';
+import type { Logger } from '../ops/index.js';
+import type { BrokerClientSpec } from '../spec/index.js';
+
+/** Client identity for the log and metrics: its user name, or `anonymous`. */
+const ANONYMOUS = 'anonymous';
+
+export interface BrokerOptions {
+  readonly log: Logger;
+  /** Clients without credentials may connect, with every right (WASMHOST_MQTT_ALLOW_ANONYMOUS). */
+  readonly allowAnonymous: boolean;
+  /** Largest packet accepted (the payload cap: maxMessageBytes's default plus room for the header). */
+  readonly maxPacketBytes: number;
+  readonly maxClients: number;
+  /** A client published on a local topic: deliver it to the subscribed workloads. */
+  readonly toWorkloads: (topic: string, msg: GuestMessage) => void;
+  readonly meter?: BrokerMeter;
+}
+
+/** What the broker tells operations (metrics). */
+export interface BrokerMeter {
+  message(client: string, direction: 'in' | 'out'): void;
+  dropped(client: string, reason: 'refused' | 'slow-subscriber' | 'too-large'): void;
+}
+
+export interface BrokerClientStatus {
+  readonly name: string;
+  readonly clientId: string;
+  readonly connectedSince: string;
+  readonly protocolVersion: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+}
+
+interface Session {
+  readonly name: string;
+  readonly since: number;
+  messagesIn: number;
+  messagesOut: number;
+}
+
+/**
+ * The device's pub/sub endpoint (design.md "Local message broker"): aedes (MQTT 3.1.1 and 5.0) over
+ * TCP and WebSocket, whose topics are the workloads' local topics. Clients and their rights come
+ * from the desired document (`broker.clients`: user name, sha256 of the password, publish and
+ * subscribe filters); anonymous clients only when allowed. What a client publishes reaches the
+ * subscribed workloads; what a workload (or the admin endpoint) publishes reaches subscribed clients.
+ */
+export class LocalBroker {
+  readonly #aedes: Aedes;
+  readonly #options: BrokerOptions;
+  #clients: ReadonlyMap<string, BrokerClientSpec> = new Map();
+  readonly #sessions = new WeakMap<Client, Session>();
+  readonly #connected = new Set<Client>();
+  readonly #servers: Array<TcpServer | HttpServer> = [];
+  #wss: WebSocketServer | undefined;
+
+  private constructor(aedes: Aedes, options: BrokerOptions) {
+    this.#aedes = aedes;
+    this.#options = options;
+    aedes.preConnect = (_client, _packet, done) => done(null, this.#connected.size < options.maxClients);
+    aedes.authenticate = (client, username, password, done) => this.#authenticate(client, username, password, done);
+    aedes.authorizePublish = (client, packet, done) => done(this.#mayPublish(client, packet));
+    aedes.authorizeSubscribe = (client, sub, done) => done(null, this.#maySubscribe(client, sub.topic) ? sub : null);
+    aedes.authorizeForward = (client, packet) => {
+      const session = this.#sessions.get(client);
+      if (session) {
+        session.messagesOut++;
+        options.meter?.message(session.name, 'out');
+      }
+      return packet;
+    };
+    aedes.on('client', (client) => this.#connected.add(client));
+    aedes.on('clientDisconnect', (client) => this.#connected.delete(client));
+    aedes.on('clientError', (client, err) => {
+      if (/drain/i.test(err.message)) options.meter?.dropped(this.#sessions.get(client)?.name ?? ANONYMOUS, 'slow-subscriber');
+      options.log.debug(`broker: client ${this.#sessions.get(client)?.name ?? '?'}: ${err.message}`);
+    });
+    aedes.on('connectionError', (_client, err) => options.log.debug(`broker: connection refused: ${err.message}`));
+    aedes.on('publish', (packet, client) => {
+      if (client && !packet.topic.startsWith('$')) this.#fromClient(packet, client);
+    });
+  }
+
+  static async start(options: BrokerOptions): Promise<LocalBroker> {
+    const aedes = await Aedes.createBroker({
+      maximumPacketSize: options.maxPacketBytes,
+      drainTimeout: 10_000, // a subscriber that stops reading is disconnected, never the others' brake
+      connectTimeout: 10_000,
+      sessionExpiryIntervalLimit: 3600,
+      pendingSessionsLimit: 1000,
+      heartbeatInterval: 60_000,
+      maxTopicLevels: 32,
+    });
+    return new LocalBroker(aedes, options);
+  }
+
+  /** Listens for MQTT on `tcpPort` and MQTT over WebSocket (`/mqtt`) on `wsPort`; 0 leaves one off. A port in use is logged, not fatal. */
+  async listen(tcpPort: number, wsPort: number, host: string): Promise<{ tcp?: number; ws?: number }> {
+    const bound: { tcp?: number; ws?: number } = {};
+    if (tcpPort) {
+      const server = createTcpServer((socket) => this.#aedes.handle(socket));
+      bound.tcp = await this.#bind(server, tcpPort, host, 'MQTT');
+    }
+    if (wsPort) {
+      const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'));
+      this.#wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: this.#options.maxPacketBytes + 1024 });
+      this.#wss.on('connection', (socket, request) => this.#aedes.handle(createWebSocketStream(socket), request));
+      bound.ws = await this.#bind(http, wsPort, host, 'MQTT over WebSocket');
+    }
+    return bound;
+  }
+
+  /** Applies `broker.clients`: a client removed, or whose password or rights changed, is disconnected. */
+  configure(clients: ReadonlyMap<string, BrokerClientSpec>): void {
+    const before = this.#clients;
+    this.#clients = clients;
+    for (const client of this.#connected) {
+      const session = this.#sessions.get(client);
+      if (!session || session.name === ANONYMOUS) continue;
+      const was = before.get(session.name);
+      const now = clients.get(session.name);
+      if (!now || JSON.stringify(now) !== JSON.stringify(was)) {
+        this.#options.log.info(`broker: client ${session.name} disconnected: ${now ? 'its rights changed' : 'it was removed'}`);
+        client.close();
+      }
+    }
+  }
+
+  /** A workload (or the admin endpoint) published on a local topic: to the subscribed clients. */
+  publish(topic: string, msg: GuestMessage): void {
+    const properties: PublishPacket['properties'] = {};
+    if (msg.contentType) properties.contentType = msg.contentType;
+    if (msg.properties.length) properties.userProperties = Object.fromEntries(msg.properties);
+    const packet = { cmd: 'publish', topic, payload: Buffer.from(msg.body.buffer, msg.body.byteOffset, msg.body.byteLength), qos: 0, retain: false, dup: false, properties } as PublishPacket;
+    this.#aedes.publish(packet, () => undefined); // aedes 1.x crashed without a callback (field notes)
+  }
+
+  list(): BrokerClientStatus[] {
+    return [...this.#connected].flatMap((client) => {
+      const session = this.#sessions.get(client);
+      if (!session) return [];
+      return [{ name: session.name, clientId: client.id, connectedSince: new Date(session.since).toISOString(), protocolVersion: client.version ?? 4, messagesIn: session.messagesIn, messagesOut: session.messagesOut }];
+    });
+  }
+
+  get connectedClients(): number {
+    return this.#connected.size;
+  }
+
+  async close(): Promise<void> {
+    this.#wss?.close();
+    for (const server of this.#servers) (server as TcpServer).close();
+    await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
+  }
+
+  async #bind(server: TcpServer | HttpServer, port: number, host: string, what: string): Promise<number | undefined> {
+    try {
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));
+    } catch (err) {
+      this.#options.log.warn(`broker: ${what} not started on ${host}:${port}: ${(err as Error).message}`);
+      return undefined;
+    }
+    this.#servers.push(server);
+    const bound = (server.address() as AddressInfo).port;
+    this.#options.log.info(`broker: ${what} on ${host}:${bound}${what.includes('WebSocket') ? '/mqtt' : ''}`);
+    return bound;
+  }
+
+  #authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void): void {
+    const refuse = (code: number, why: string) => {
+      this.#options.log.warn(`broker: connection refused (${why})`); // never the password
+      done(Object.assign(new Error(why), { returnCode: code }), false);
+    };
+    if (username === undefined || username === '') {
+      if (!this.#options.allowAnonymous) return refuse(5, 'anonymous clients are not allowed');
+      this.#sessions.set(client, { name: ANONYMOUS, since: Date.now(), messagesIn: 0, messagesOut: 0 });
+      return done(null, true);
+    }
+    const spec = this.#clients.get(username);
+    const given = createHash('sha256').update(password ?? Buffer.alloc(0)).digest();
+    // Compared in constant time, and against a dummy for unknown names so timing tells nothing either.
+    const expected = Buffer.from(spec?.passwordSha256 ?? '0'.repeat(64), 'hex');
+    if (!timingSafeEqual(given, expected) || !spec) return refuse(4, `bad user name or password for ${JSON.stringify(username.slice(0, 64))}`);
+    this.#sessions.set(client, { name: username, since: Date.now(), messagesIn: 0, messagesOut: 0 });
+    done(null, true);
+  }
+
+  /** null when the client may publish this packet, else why not (the error becomes a 0x87 PUBACK for MQTT 5). */
+  #mayPublish(client: Client | null, packet: PublishPacket): Error | null {
+    if (!client) return null;
+    const session = this.#sessions.get(client);
+    const name = session?.name ?? ANONYMOUS;
+    const refuse = (why: string) => {
+      this.#options.meter?.dropped(name, 'refused');
+      this.#options.log.debug(`broker: publish by ${name} on ${packet.topic.slice(0, 128)} refused: ${why}`);
+      return new Error('not authorized');
+    };
+    if (packet.topic.startsWith('$')) return refuse('topics starting with $ are the broker\'s own');
+    if (name !== ANONYMOUS && !this.#clients.get(name)?.publish.some((filter) => topicMatches(filter, packet.topic))) return refuse('outside its publish rights');
+    return null;
+  }
+
+  #maySubscribe(client: Client, filter: string): boolean {
+    const name = this.#sessions.get(client)?.name ?? ANONYMOUS;
+    if (name === ANONYMOUS) return true;
+    if (filter.startsWith('$')) return filter.startsWith('$SYS/'); // the broker's own topics: read-only, for anyone admitted
+    // A requested filter is within a right when every topic it matches, the right matches too.
+    const ok = this.#clients.get(name)?.subscribe.some((right) => covers(right, filter)) ?? false;
+    if (!ok) this.#options.log.debug(`broker: subscription of ${name} to ${filter.slice(0, 128)} refused: outside its subscribe rights`);
+    return ok;
+  }
+
+  #fromClient(packet: AedesPublishPacket, client: Client): void {
+    const session = this.#sessions.get(client);
+    if (session) {
+      session.messagesIn++;
+      this.#options.meter?.message(session.name, 'in');
+    }
+    const props = packet.properties ?? {};
+    const user = Object.entries(props.userProperties ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, String(x)] as [string, string]) : [[k, String(v)] as [string, string]]));
+    this.#options.toWorkloads(packet.topic, { body: new Uint8Array(packet.payload as Buffer), contentType: props.contentType, properties: user });
+  }
+}
+
+/** Does right `right` allow everything `filter` can match? `+`/`#` in `filter` are matched as what they stand for. */
+export function covers(right: string, filter: string): boolean {
+  const r = right.split('/');
+  const f = filter.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (r[i] === '#') return true;
+    if (i >= r.length) return false;
+    if (f[i] === '#') return false; // the filter reaches deeper than the right allows
+    if (r[i] !== '+' && (f[i] === '+' || r[i] !== f[i])) return false;
+  }
+  return r.length === f.length;
+}

@@ -1,0 +1,111 @@
+// The device's pub/sub endpoint, as clients meet it: the module in local mode as its own process, real
+// MQTT clients (mqtt.js, 3.1.1 and 5.0) over TCP and WebSocket, the sample threshold filter as the workload.
+import { createHash } from 'node:crypto';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { freePort, guestPath, tempDir, waitFor } from '../helpers.js';
+import { startModule, type ModuleProcess } from '../module-process.js';
+
+const tmp = tempDir();
+const desiredFile = join(tmp.path, 'desired.json');
+const sha = (password: string) => createHash('sha256').update(password).digest('hex');
+let host: ModuleProcess;
+let tcpPort = 0;
+let wsPort = 0;
+let adminPort = 0;
+const clients: MqttClient[] = [];
+
+const rights = {
+  plc: { passwordSha256: sha('plc-secret'), publish: ['plant/+/temperature'], subscribe: ['cmd/#'] },
+  dashboard: { passwordSha256: sha('dash-secret'), publish: [], subscribe: ['alerts/#'] },
+};
+const desired = (brokerClients: Record<string, unknown>) => JSON.stringify({
+  schemaVersion: '1.0',
+  workloads: { filter: { source: 'file://filter.wasm', subscribe: ['plant/+/temperature'], config: { threshold: '30' }, limits: { memoryMb: 128 } } },
+  broker: { clients: brokerClients },
+});
+
+/** Connects; resolves with the client, or rejects with the CONNACK refusal. */
+function connect(url: string, options: IClientOptions = {}): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+    clients.push(client);
+    client.once('connect', () => resolve(client));
+    client.once('error', (err) => reject(err));
+  });
+}
+const tcp = () => `mqtt://127.0.0.1:${tcpPort}`;
+const ws = () => `ws://127.0.0.1:${wsPort}/mqtt`;
+const reading = (temperature: number) => JSON.stringify({ machine: { name: 'press-1', temperature } });
+const alertsLogged = () => host.logs().split('\n').filter((l) => l.startsWith('{') && l.includes('"output":"alerts"')).length;
+
+beforeAll(async () => {
+  copyFileSync(guestPath('threshold-filter'), join(tmp.path, 'filter.wasm'));
+  writeFileSync(desiredFile, desired(rights));
+  [tcpPort, wsPort] = [await freePort(), await freePort()];
+  host = startModule({ WASMHOST_DATA_DIR: join(tmp.path, 'data'), WASMHOST_DESIRED_FILE: desiredFile, WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_ADMIN_PORT: '0', WASMHOST_METRICS_PORT: '0', WASMHOST_MQTT_PORT: String(tcpPort), WASMHOST_MQTT_WS_PORT: String(wsPort) });
+  adminPort = Number((await host.waitForLog(/http:\/\/127\.0\.0\.1:(\d+)\/methods/))[1]);
+  await host.waitForLog(/\[workload=filter\] running/);
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of clients) c.end(true);
+  expect(await host.stop()).toBe(0);
+  tmp.cleanup();
+});
+
+describe.each([['TCP', tcp], ['WebSocket', ws]] as const)('over %s', (_name, url) => {
+  it('a client with the right password publishes to a topic the workload subscribes: its telemetry results; a 5.0 subscriber gets the workload\'s publish with content type and properties', async () => {
+    const dashboard = await connect(url(), { username: 'dashboard', password: 'dash-secret', protocolVersion: 5 });
+    const received: Array<{ topic: string; payload: string; contentType?: string; user?: Record<string, unknown> }> = [];
+    dashboard.on('message', (topic, payload, packet) => received.push({ topic, payload: payload.toString(), contentType: packet.properties?.contentType, user: packet.properties?.userProperties }));
+    await dashboard.subscribeAsync('alerts/#', { qos: 0 });
+    const plc = await connect(url(), { username: 'plc', password: 'plc-secret', protocolVersion: 4 });
+    const before = alertsLogged();
+    await plc.publishAsync('plant/press-1/temperature', reading(99), { qos: 1 });
+    await waitFor('the filter\'s alert telemetry', () => alertsLogged() > before, 10_000);
+    const alert = await waitFor('the alert at the subscriber', () => received.find((r) => r.topic === 'alerts/press-1'), 10_000);
+    expect(JSON.parse(alert.payload)).toMatchObject({ alert: 'temperature above threshold', source: 'topic/plant/press-1/temperature' });
+    expect(alert.contentType).toBe('application/json');
+    expect(alert.user).toEqual({ alertType: 'temperature' });
+  });
+});
+
+describe('refusals', () => {
+  it.each([
+    ['a wrong password', { username: 'plc', password: 'nope' }],
+    ['an unknown client', { username: 'stranger', password: 'x' }],
+    ['an anonymous client (not allowed by default)', {}],
+  ])('%s is refused at CONNACK', async (_name, options) => {
+    await expect(connect(tcp(), { ...options, protocolVersion: 5 })).rejects.toThrow(/Bad User Name or Password|Not authorized|Connection refused/i);
+    expect(host.logs()).not.toMatch(/nope/); // no password in the log
+  });
+
+  it('a publish outside the client\'s rights is refused (PUBACK 0x87), a subscribe outside them too (SUBACK 0x87); the client stays connected', async () => {
+    const plc = await connect(tcp(), { username: 'plc', password: 'plc-secret', protocolVersion: 5 });
+    await expect(plc.publishAsync('alerts/fake', 'x', { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
+    await expect(plc.subscribeAsync('alerts/#', { qos: 0 })).rejects.toThrow(/Not authorized/);
+    expect((await plc.subscribeAsync('cmd/line-1', { qos: 0 }))[0]?.qos).toBe(0); // within its rights
+    await expect(plc.publishAsync('$SYS/x', 'x', { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
+    expect(plc.connected).toBe(true);
+  });
+
+  it('an oversize publish is refused and the broker serves on', async () => {
+    const plc = await connect(tcp(), { username: 'plc', password: 'plc-secret', protocolVersion: 5 });
+    plc.on('error', () => undefined);
+    plc.publish('plant/press-1/temperature', Buffer.alloc(300 * 1024), { qos: 0 });
+    await waitFor('the oversize client dropped', () => !plc.connected, 5000);
+    const again = await connect(tcp(), { username: 'plc', password: 'plc-secret', protocolVersion: 5 });
+    await again.publishAsync('plant/press-1/temperature', reading(20), { qos: 1 });
+  });
+
+  it('removing a client from the desired document disconnects it; listBrokerClients shows who is connected', async () => {
+    const dashboard = await connect(tcp(), { username: 'dashboard', password: 'dash-secret', protocolVersion: 5 });
+    const list = await (await fetch(`http://127.0.0.1:${adminPort}/methods/listBrokerClients`, { method: 'POST' })).json() as Array<{ name: string }>;
+    expect(list.map((c) => c.name)).toContain('dashboard');
+    writeFileSync(desiredFile, desired({ plc: rights.plc }));
+    await waitFor('the removed client disconnected', () => !dashboard.connected, 10_000);
+    await expect(connect(tcp(), { username: 'dashboard', password: 'dash-secret', protocolVersion: 5 })).rejects.toThrow();
+  });
+});
