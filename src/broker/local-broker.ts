@@ -90,7 +90,11 @@ export class LocalBroker {
   static async start(options: BrokerOptions): Promise<LocalBroker> {
     const aedes = await Aedes.createBroker({
       maximumPacketSize: options.maxPacketBytes,
-      drainTimeout: 10_000, // a subscriber that stops reading is disconnected, never the others' brake
+      // A subscriber that stops reading is disconnected after drainTimeout; until then deliveries to the
+      // others go on through the concurrency window (aedes: with one frozen client and N slots, the others
+      // get N messages and then wait).
+      drainTimeout: 5000,
+      concurrency: 1000,
       connectTimeout: 10_000,
       sessionExpiryIntervalLimit: 3600,
       pendingSessionsLimit: 1000,

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { freePort, guestPath, tempDir, waitFor } from '../helpers.js';
+import { freePort, guestPath, sampleValue, scrape, tempDir, waitFor } from '../helpers.js';
 import { startModule, type ModuleProcess } from '../module-process.js';
 
 const tmp = tempDir();
@@ -14,6 +14,7 @@ let host: ModuleProcess;
 let tcpPort = 0;
 let wsPort = 0;
 let adminPort = 0;
+let metricsPort = 0;
 const clients: MqttClient[] = [];
 
 const rights = {
@@ -43,8 +44,8 @@ const alertsLogged = () => host.logs().split('\n').filter((l) => l.startsWith('{
 beforeAll(async () => {
   copyFileSync(guestPath('threshold-filter'), join(tmp.path, 'filter.wasm'));
   writeFileSync(desiredFile, desired(rights));
-  [tcpPort, wsPort] = [await freePort(), await freePort()];
-  host = startModule({ WASMHOST_DATA_DIR: join(tmp.path, 'data'), WASMHOST_DESIRED_FILE: desiredFile, WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_ADMIN_PORT: '0', WASMHOST_METRICS_PORT: '0', WASMHOST_MQTT_PORT: String(tcpPort), WASMHOST_MQTT_WS_PORT: String(wsPort) });
+  [tcpPort, wsPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  host = startModule({ WASMHOST_DATA_DIR: join(tmp.path, 'data'), WASMHOST_DESIRED_FILE: desiredFile, WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_ADMIN_PORT: '0', WASMHOST_METRICS_PORT: String(metricsPort), WASMHOST_MQTT_PORT: String(tcpPort), WASMHOST_MQTT_WS_PORT: String(wsPort) });
   adminPort = Number((await host.waitForLog(/http:\/\/127\.0\.0\.1:(\d+)\/methods/))[1]);
   await host.waitForLog(/\[workload=filter\] running/);
 }, 60_000);
@@ -70,6 +71,40 @@ describe.each([['TCP', tcp], ['WebSocket', ws]] as const)('over %s', (_name, url
     expect(alert.contentType).toBe('application/json');
     expect(alert.user).toEqual({ alertType: 'temperature' });
   });
+});
+
+describe('a slow subscriber', () => {
+  it('does not slow the workload or other clients: it is disconnected once its socket stays full, and counted', async () => {
+    const slow = await connect(tcp(), { username: 'dashboard', password: 'dash-secret', protocolVersion: 5, clientId: 'slow' });
+    await slow.subscribeAsync('alerts/#', { qos: 0 });
+    (slow as unknown as { stream: { pause(): void } }).stream.pause(); // stops reading: its socket fills
+    const fast = await connect(tcp(), { username: 'dashboard', password: 'dash-secret', protocolVersion: 5, clientId: 'fast' });
+    const arrivals: number[] = [];
+    fast.on('message', () => arrivals.push(Date.now()));
+    await fast.subscribeAsync('alerts/#', { qos: 0 });
+    const plc = await connect(tcp(), { username: 'plc', password: 'plc-secret', protocolVersion: 5 });
+    const padded = JSON.stringify({ machine: { name: 'press-1', temperature: 99 }, pad: 'p'.repeat(16 * 1024) });
+    const started = Date.now();
+    let sent = 0;
+    while (Date.now() - started < 9000) {
+      plc.publish('plant/press-1/temperature', padded, { qos: 0 });
+      sent++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Disconnected by the broker (its socket never drained) and counted.
+    await waitFor('the slow subscriber counted', async () => (sampleValue(await scrape(metricsPort), 'wasmhost_broker_messages_dropped_total', { client: 'dashboard', reason: 'slow-subscriber' }) ?? 0) >= 1, 15_000);
+    // The fast subscriber was served the whole time: no gap of 2 s, most of what the filter forwarded.
+    const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
+    expect(Math.max(...gaps)).toBeLessThan(2000);
+    expect(arrivals.length).toBeGreaterThan(sent * 0.5);
+    const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/methods/listWorkloads`, { method: 'POST' })).json() as Array<{ name: string; restarts: number; status: string }>;
+    expect(metrics.find((w) => w.name === 'filter')).toMatchObject({ status: 'running', restarts: 0 });
+    expect(host.logs()).not.toMatch(/unhandled rejection/);
+    const samples = await scrape(metricsPort);
+    expect(sampleValue(samples, 'wasmhost_broker_messages_total', { client: 'plc', direction: 'in' })).toBeGreaterThanOrEqual(sent);
+    expect(sampleValue(samples, 'wasmhost_broker_messages_total', { client: 'dashboard', direction: 'out' })).toBeGreaterThan(0);
+    expect(sampleValue(samples, 'wasmhost_broker_clients_connected')).toBeGreaterThan(0);
+  }, 40_000);
 });
 
 describe('refusals', () => {
