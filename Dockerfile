@@ -25,6 +25,6 @@ COPY vendor ./vendor
 RUN mkdir -p /var/lib/wasmhost && chown node:node /var/lib/wasmhost
 USER node
 VOLUME ["/var/lib/wasmhost"]
-# Prometheus metrics and health, the port edgeHub and edgeAgent use too.
-EXPOSE 9600
+# Prometheus metrics and health (the port edgeHub and edgeAgent use too), the local MQTT broker (TCP, WebSocket).
+EXPOSE 9600 1883 9001
 CMD ["node", "dist/cli/main.js", "start"]

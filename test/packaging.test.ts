@@ -14,7 +14,7 @@ const template = json('deployment.template.json');
 const modules = template.modulesContent;
 /** What iotedgedev would substitute from .env: plausible values for the placeholders. */
 const substitute = (value: unknown) =>
-  JSON.parse(JSON.stringify(value).replaceAll('${CONTAINER_REGISTRY_ADDRESS}', 'myacr.azurecr.io').replace(/\$\{[A-Z_]+_SHA256\}/g, 'a'.repeat(64)));
+  JSON.parse(JSON.stringify(value).replaceAll('${CONTAINER_REGISTRY_ADDRESS}', 'myacr.azurecr.io').replace(/\$\{[A-Z0-9_]+_SHA256\}/g, 'a'.repeat(64)));
 /** Output names the sample workloads send to, read from their sources. */
 /** The outputs the two deployed samples send (from their sources). */
 const sampleOutputs = ['temperature-sensor', 'threshold-filter']
@@ -103,15 +103,23 @@ describe('deployment.template.json', () => {
     expect(result.warnings).toEqual([]);
     expect([...result.workloads.keys()].sort()).toEqual(['filter', 'sensor']);
   });
-  it('the layered example adds one workload that validates when merged onto the base twin', () => {
-    const layered = json('deployments/layered.add-workload.json').modulesContent.wasmhost;
-    const [path, workload] = Object.entries(layered)[0] as [string, unknown];
-    const name = /^properties\.desired\.workloads\.([A-Za-z0-9_-]+)$/.exec(path)?.[1];
-    expect(name).toBeDefined();
-    const merged = mergePatch(substitute(modules.wasmhost['properties.desired']), { workloads: { [name!]: substitute(workload) } });
-    const result = validateDesired(merged, { allowUnpinned: false });
+  it('the layered example adds one workload and one broker client that validate when merged onto the base twin', () => {
+    const layered = json('deployments/layered.add-workload.json').modulesContent.wasmhost as Record<string, unknown>;
+    // A layered deployment's property path, as IoT Hub merges it: properties.desired.<a>.<b>... = value.
+    let patch: Record<string, unknown> = {};
+    for (const [path, value] of Object.entries(layered)) {
+      const keys = path.split('.').slice(2);
+      expect(keys.length).toBeGreaterThan(0);
+      patch = mergePatch(patch, keys.reduceRight<Record<string, unknown>>((inner, key) => ({ [key]: inner }), substitute(value) as Record<string, unknown>));
+    }
+    const result = validateDesired(mergePatch(substitute(modules.wasmhost['properties.desired']), patch), { allowUnpinned: false });
     expect(result.errors).toEqual([]);
-    expect([...result.workloads.keys()].sort()).toEqual(['filter', name, 'sensor'].sort());
+    expect([...result.workloads.keys()].sort()).toEqual(['filter', 'filter-line2', 'sensor']);
+    expect([...result.brokerClients.keys()]).toEqual(['line2-dashboard']);
+  });
+  it('exposes the broker\'s ports on the module network (publish them with PortBindings to reach them from outside)', () => {
+    expect(Object.keys(wasmhost.settings.createOptions.ExposedPorts).sort()).toEqual(['1883/tcp', '9001/tcp']);
+    expect(dockerfile).toMatch(/^EXPOSE 9600 1883 9001$/m);
   });
 });
 
