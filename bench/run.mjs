@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark, printed as markdown for BENCHMARKS.md. `npm run bench -- edge`
-// runs only the named groups (runtime, edge, fetch, isolation, http, otel); `soak` (an hour: SOAK_MINUTES)
+// runs only the named groups (runtime, edge, fetch, isolation, http, otel, broker); `soak` (an hour: SOAK_MINUTES)
 // runs only when named.
 import { cpus } from 'node:os';
 import { edgeBench } from './edge.mjs';
@@ -9,8 +9,9 @@ import { isolationBench } from './isolation.mjs';
 import { runtimeBench } from './runtime.mjs';
 import { soakBench } from './soak.mjs';
 import { otelBench } from './otel.mjs';
+import { brokerBench } from './broker.mjs';
 
-const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench, http: httpBench, otel: otelBench, soak: soakBench };
+const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench, http: httpBench, otel: otelBench, broker: brokerBench, soak: soakBench };
 /** Run only when named: an hour by default. */
 const EXPLICIT_ONLY = new Set(['soak']);
 const chosen = process.argv.slice(2).filter((g) => g in groups);

@@ -175,9 +175,9 @@ for (const file of readdirSync(join(src, 'wat')).filter((f) => f.endsWith('.wat'
     const body = readFileSync(path, 'utf8');
     const imports = body.split('\n').filter((l) => l.startsWith('(import'));
     const rest = body.split('\n').filter((l) => !l.startsWith('(import'));
-    // A guest that defines its own on-method replaces the prelude's echoing one.
-    const ownOnMethod = body.includes('#on-method"');
-    const [firstImport, ...preludeRest] = (ownOnMethod ? prelude.replace(/ *;; <on-method>[\s\S]*?;; <\/on-method>\n/, '') : prelude).trimStart().split('\n');
+    // A guest that defines its own on-message or on-method replaces the prelude's.
+    const ownPrelude = ['on-message', 'on-method'].reduce((text, fn) => (body.includes(`#${fn}"`) ? text.replace(new RegExp(` *;; <${fn}>[\\s\\S]*?;; </${fn}>\\n`), '') : text), prelude);
+    const [firstImport, ...preludeRest] = ownPrelude.trimStart().split('\n');
     const wat = `(module\n${firstImport}\n${imports.join('\n')}\n${preludeRest.join('\n')}\n${rest.join('\n')}\n)`;
     let wit = witSource;
     for (const [prefix, extra] of Object.entries(EXTRA_WIT)) {

@@ -21,10 +21,12 @@
     (i32.const 2048))
   (func (export "edge:host/handler@0.1.0#init") (result i32) (call $init))
   (func (export "edge:host/handler@0.1.0#on-timer") (result i32) (call $on_timer))
+  ;; <on-message> (left out when a guest defines its own)
   ;; on-message(source ptr,len, body ptr,len, content-type disc,ptr,len, props ptr,len): forwards the body to "echoed"
   (func (export "edge:host/handler@0.1.0#on-message") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (call $send (i32.const 64) (i32.const 6) (local.get 2) (local.get 3) (local.get 4) (local.get 5) (local.get 6) (i32.const 0) (i32.const 0) (i32.const 2048))
     (i32.const 2048))
+  ;; </on-message>
   ;; <on-method> (left out when a guest defines its own)
   ;; on-method(name ptr,len, payload ptr,len): ok(payload)
   (func (export "edge:host/handler@0.1.0#on-method") (param i32 i32 i32 i32) (result i32)
