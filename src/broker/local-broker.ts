@@ -113,9 +113,16 @@ export class LocalBroker {
     }
     if (wsPort) {
       const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'));
-      this.#wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: this.#options.maxPacketBytes + 1024 });
-      this.#wss.on('connection', (socket, request) => this.#aedes.handle(createWebSocketStream(socket), request));
       bound.ws = await this.#bind(http, wsPort, host, 'MQTT over WebSocket');
+      // Attached once the port is ours: ws re-emits its server's errors, and one with no listener would end the host.
+      if (bound.ws !== undefined) {
+        this.#wss = new WebSocketServer({ server: http, path: '/mqtt', maxPayload: this.#options.maxPacketBytes + 1024 });
+        this.#wss.on('error', (err) => this.#options.log.warn(`broker: WebSocket: ${err.message}`));
+        this.#wss.on('connection', (socket, request) => {
+          socket.on('error', () => undefined); // a client's broken frame ends that client, logged by aedes
+          this.#aedes.handle(createWebSocketStream(socket), request);
+        });
+      }
     }
     return bound;
   }

@@ -144,3 +144,23 @@ describe('refusals', () => {
     await expect(connect(tcp(), { username: 'dashboard', password: 'dash-secret', protocolVersion: 5 })).rejects.toThrow();
   });
 });
+
+it('a broker port already taken (by another program) is logged and the host runs on', async () => {
+  const { createServer } = await import('node:net');
+  const taken = createServer();
+  const [mqttPort, wsTakenPort] = [await freePort(), await freePort()];
+  await new Promise<void>((r) => taken.listen(wsTakenPort, '127.0.0.1', r));
+  const other = tempDir();
+  try {
+    writeFileSync(join(other.path, 'desired.json'), JSON.stringify({ schemaVersion: '1.0', workloads: {} }));
+    const second = startModule({ WASMHOST_DATA_DIR: join(other.path, 'data'), WASMHOST_DESIRED_FILE: join(other.path, 'desired.json'), WASMHOST_ADMIN_PORT: '0', WASMHOST_METRICS_PORT: '0', WASMHOST_MQTT_PORT: String(mqttPort), WASMHOST_MQTT_WS_PORT: String(wsTakenPort) });
+    await second.waitForLog(/broker: MQTT over WebSocket not started on 127\.0\.0\.1:\d+: listen EADDRINUSE/);
+    await second.waitForLog(/admin endpoint/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(second.child.exitCode).toBeNull();
+    expect(await second.stop()).toBe(0);
+  } finally {
+    taken.close();
+    other.cleanup();
+  }
+});
