@@ -54,11 +54,6 @@ export class DesiredState {
     return this.#applied;
   }
 
-  /** The version of the document held now (applied or on its way). */
-  get version(): number | null {
-    return this.#version;
-  }
-
   /** Why the newest document was refused as a whole; empty when it was applied. */
   get errors(): readonly string[] {
     return this.#errors;

@@ -25,15 +25,15 @@ export class EffectBuffer {
     else if (count >= FLUSH_COUNT || (count % 16 === 0 && performance.now() - this.#firstAt > FLUSH_AGE_MS)) this.flushNow(this.take());
   }
 
-  /** Counts a refusal; refusals are summarised once per batch, not once per attempt. */
-  refuse(what: RefusedWhat, reason: RefusedReason, detail: string): void {
+  /** Counts `count` refusals; refusals are summarised once per batch, not once per attempt. */
+  refuse(what: RefusedWhat, reason: RefusedReason, detail: string, count = 1): void {
     const key = `${what}:${reason}`;
     const seen = this.#refused.get(key);
     if (seen) {
-      seen.count++;
+      seen.count += count;
       seen.detail = detail;
     } else {
-      this.#refused.set(key, { type: 'refused', what, reason, detail, count: 1 });
+      this.#refused.set(key, { type: 'refused', what, reason, detail, count });
     }
   }
 

@@ -65,17 +65,13 @@ export function captureGuestStdio(init: WorkerInit, effects: EffectBuffer, post:
   const stdout = new LineStream(
     stdoutIsTelemetry ? init.maxMessageBytes : STDERR_LINE_BYTES,
     new TokenBucket(stdoutIsTelemetry ? init.messagesPerSecond : LOG_LINES_PER_SECOND),
-    (count) => {
-      for (let i = 0; i < count; i++) effects.refuse(stdoutIsTelemetry ? 'telemetry' : 'log', 'budget', stdoutIsTelemetry ? `stdout lines over limits.messagesPerSecond (${init.messagesPerSecond})` : `stdout over ${LOG_LINES_PER_SECOND} lines/s`);
-    },
+    (count) => effects.refuse(stdoutIsTelemetry ? 'telemetry' : 'log', 'budget', stdoutIsTelemetry ? `stdout lines over limits.messagesPerSecond (${init.messagesPerSecond})` : `stdout over ${LOG_LINES_PER_SECOND} lines/s`, count),
     (lines) => post({ type: 'stdio', stream: 'stdout', lines }),
   );
   const stderr = new LineStream(
     STDERR_LINE_BYTES,
     new TokenBucket(LOG_LINES_PER_SECOND),
-    (count) => {
-      for (let i = 0; i < count; i++) effects.refuse('log', 'budget', `stderr over ${LOG_LINES_PER_SECOND} lines/s`);
-    },
+    (count) => effects.refuse('log', 'budget', `stderr over ${LOG_LINES_PER_SECOND} lines/s`, count),
     (lines) => post({ type: 'stdio', stream: 'stderr', lines }),
   );
   redirect(process.stdout, (chunk) => stdout.write(chunk));
