@@ -1,7 +1,8 @@
 // Isolation benchmark (issue 5): 20 workloads; in the second run four of them misbehave (endless loop,
 // trap, memory growth, flood) under restartPolicy always. The healthy ones' message rate and tick
 // latency against an all-healthy run, same process, same settings.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Fetcher } from '../dist/fetch/index.js';
@@ -10,6 +11,7 @@ import { Engine } from '../dist/runtime/index.js';
 import { validateDesired } from '../dist/spec/index.js';
 import { Supervisor } from '../dist/supervisor/index.js';
 import { median, report, settle } from './stats.mjs';
+import { treeRssMb } from '../test-support/process-tree.mjs';
 
 const GUESTS = new URL('../guest-modules/dist/', import.meta.url).pathname;
 const WORKLOADS = 20;
@@ -61,5 +63,59 @@ export async function isolationBench() {
       `all 20 healthy: ${allHealthy.perWorkload.toFixed(1)}`,
       (faulty.perWorkload / allHealthy.perWorkload).toFixed(2),
     ],
+  ]);
+}
+
+const IDLE_WORKLOADS = 10;
+const LATENCY_CALLS = 2000;
+const instanceOptions = {
+  workload: 'bench', memoryMb: 64, callTimeoutMs: 60_000, messagesPerSecond: 1e9, maxMessageBytes: 262144,
+  config: {}, env: {}, args: [], preopens: {}, allowedHosts: [], kvDir: undefined,
+};
+const quiet = { effects() {}, stdout() {}, stderr() {}, ended() {} };
+
+/** Memory of the module (this process and any runner) and call latency, with workers placed as asked. */
+async function placementFigures(placement) {
+  const dir = mkdtempSync(join(tmpdir(), 'wh-place-'));
+  const engine = new Engine(join(dir, 'compiled'), placement);
+  const bytes = readFileSync(join(GUESTS, 'echo.wasm'));
+  const compiled = await engine.compile(bytes, createHash('sha256').update(bytes).digest('hex'));
+  await settle(1000);
+  const empty = treeRssMb();
+  const start = async () => {
+    const instance = await engine.start(compiled, instanceOptions, quiet);
+    await instance.call({ fn: 'init' });
+    return instance;
+  };
+  const instances = [await start()];
+  await settle(1000);
+  const one = treeRssMb();
+  for (let i = 0; i < IDLE_WORKLOADS; i++) instances.push(await start());
+  await settle(1500);
+  const perWorkload = (treeRssMb() - one) / IDLE_WORKLOADS;
+  const latencies = [];
+  const call = { fn: 'onMethod', name: 'echo', payload: '{"x":1}' };
+  for (let i = 0; i < LATENCY_CALLS; i++) {
+    const t = performance.now();
+    await instances[0].call(call);
+    latencies.push(performance.now() - t);
+  }
+  latencies.sort((a, b) => a - b);
+  await Promise.all(instances.map((i) => i.stop()));
+  await engine.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { fixed: one - empty - perWorkload, perWorkload, p50: median(latencies), p99: latencies[Math.floor(latencies.length * 0.99)] };
+}
+
+/** Issue 10: what the runner process costs, against workers as threads of the host, same run. */
+export async function placementBench() {
+  const threads = await placementFigures('threads');
+  const runner = await placementFigures('runner');
+  const row = (what, unit, pick, digits) => [what, `${pick(runner).toFixed(digits)} ${unit}`, `threads in the host ${pick(threads).toFixed(digits)} ${unit}`, (pick(runner) / pick(threads)).toFixed(2)];
+  return report('Workers in a runner process vs threads of the host (issue 10)', [
+    row('memory of the first workload, over the empty module (runner start included)', 'MB', (f) => f.fixed + f.perWorkload, 1),
+    row(`memory per further idle small workload (${IDLE_WORKLOADS} started)`, 'MB', (f) => f.perWorkload, 1),
+    row(`on-method call round trip, p50 (${LATENCY_CALLS} sequential calls)`, 'ms', (f) => f.p50, 3),
+    row('on-method call round trip, p99', 'ms', (f) => f.p99, 3),
   ]);
 }

@@ -1,17 +1,17 @@
 // `npm run bench`: every benchmark, printed as markdown for BENCHMARKS.md. `npm run bench -- edge`
-// runs only the named groups (runtime, edge, fetch, isolation, http, otel, broker); `soak` (an hour: SOAK_MINUTES)
+// runs only the named groups (runtime, edge, fetch, isolation, placement, http, otel, broker); `soak` (an hour: SOAK_MINUTES)
 // runs only when named.
 import { cpus } from 'node:os';
 import { edgeBench } from './edge.mjs';
 import { fetchBench } from './fetch.mjs';
 import { httpBench } from './http.mjs';
-import { isolationBench } from './isolation.mjs';
+import { isolationBench, placementBench } from './isolation.mjs';
 import { runtimeBench } from './runtime.mjs';
 import { soakBench } from './soak.mjs';
 import { otelBench } from './otel.mjs';
 import { brokerBench } from './broker.mjs';
 
-const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench, http: httpBench, otel: otelBench, broker: brokerBench, soak: soakBench };
+const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench, placement: placementBench, http: httpBench, otel: otelBench, broker: brokerBench, soak: soakBench };
 /** Run only when named: an hour by default. */
 const EXPLICIT_ONLY = new Set(['soak']);
 const chosen = process.argv.slice(2).filter((g) => g in groups);

@@ -9,6 +9,7 @@ import { Engine } from '../dist/runtime/index.js';
 import { EffectBuffer } from '../dist/runtime/worker/effects.js';
 import { hostImports } from '../dist/runtime/worker/host-api.js';
 import { median, report, settle } from './stats.mjs';
+import { treeRssMb } from '../test-support/process-tree.mjs';
 
 const GUESTS = new URL('../guest-modules/dist/', import.meta.url);
 const ROUNDS = 5;
@@ -114,7 +115,7 @@ async function idleMemoryMb(engine, name, count) {
   const { bytes, digest } = load(name);
   const compiled = await engine.compile(bytes, digest);
   await settle(500);
-  const before = process.memoryUsage().rss;
+  const before = treeRssMb(); // this process and the runner the workers live in
   const instances = [];
   for (let i = 0; i < count; i++) {
     const instance = await engine.start(compiled, options(), listener);
@@ -122,7 +123,7 @@ async function idleMemoryMb(engine, name, count) {
     instances.push(instance);
   }
   await settle(1000);
-  const perWorkload = (process.memoryUsage().rss - before) / count / 1048576;
+  const perWorkload = (treeRssMb() - before) / count;
   await Promise.all(instances.map((i) => i.stop()));
   return perWorkload;
 }

@@ -2,7 +2,7 @@
 // (default 60), in local mode and in IoT Edge mode (against the emulator) side by side: two JavaScript
 // handlers (sensor ticking every 20 ms, filter subscribed to its topic), the small echo guest ticking
 // every 10 ms, an http workload under SOAK_RPS requests a second, and a command restarted by its policy.
-// Every 30 s: resident memory of the module process, its main thread's JS heap, each worker's JS heap
+// Every 30 s: resident memory of the module's processes (host and runner), its main thread's JS heap, each worker's JS heap
 // and linear memory (from /metrics), messages sent. Prints a table per mode and the least-squares slope
 // (MB per hour) after SOAK_WARMUP_MINUTES (default 10).
 import { spawn } from 'node:child_process';
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
 import { freePort } from '../test-support/free-port.mjs';
+import { treeRssMb } from '../test-support/process-tree.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 60);
@@ -47,7 +48,8 @@ async function scrape(port) {
   };
   const names = ['sensor', 'filter', 'echo', 'web', 'cmd'];
   return {
-    rssMb: value('wasmhost_process_resident_memory_bytes') / 1048576,
+    hostRssMb: value('wasmhost_process_resident_memory_bytes') / 1048576,
+    runnerRssMb: value('wasmhost_runner_resident_memory_bytes') / 1048576,
     mainHeapMb: value('wasmhost_nodejs_heap_size_used_bytes') / 1048576,
     workerHeapMb: Object.fromEntries(names.map((n) => [n, value('wasmhost_workload_heap_bytes', n) / 1048576])),
     linearMb: Object.fromEntries(names.map((n) => [n, value('wasmhost_workload_memory_bytes', n) / 1048576])),
@@ -90,7 +92,10 @@ async function soak(mode) {
     while (Date.now() - started < MINUTES * 60_000) {
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
       const sample = await scrape(metricsPort).catch(() => undefined);
-      if (sample) samples.push({ minute: (Date.now() - started) / 60_000, ...sample });
+      // Every process of the module (host and runner), read from /proc now rather than as last reported.
+      if (!sample) continue;
+      samples.push({ minute: (Date.now() - started) / 60_000, rssMb: treeRssMb(child.pid), ...sample });
+      console.error(`soak ${mode}: ${JSON.stringify(samples.at(-1))}`); // progress, for a run watched as it goes
       if (hub) hub.outputs.length = 0; // the emulator keeps every message; the bench only counts
     }
   } finally {
@@ -107,12 +112,12 @@ async function soak(mode) {
   const lines = [
     `### Soak, ${mode === 'edge' ? 'IoT Edge mode (emulator)' : 'local mode'}: ${MINUTES} min, warm-up ${WARMUP_MINUTES} min, ${RPS} http req/s`,
     '',
-    '| minute | RSS MB | main heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
-    '|---|---|---|---|---|---|',
+    '| minute | RSS MB (all) | host / runner RSS MB | main heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
+    '|---|---|---|---|---|---|---|',
     ...samples.filter((_, i) => i % Math.max(1, Math.round(samples.length / 24)) === 0 || _ === samples.at(-1)).map((s) =>
-      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.mainHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
+      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${s.mainHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
     '',
-    `Slope after warm-up (least squares, MB per hour): RSS ${per((s) => s.rssMb).toFixed(2)}; the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)}; guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
+    `Slope after warm-up (least squares, MB per hour): RSS of the module ${per((s) => s.rssMb).toFixed(2)} (host process ${per((s) => s.hostRssMb).toFixed(2)}, runner ${per((s) => s.runnerRssMb).toFixed(2)}); the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)}; guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
     '',
   ];
   return lines.join('\n');

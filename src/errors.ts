@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   WH_ERR_CALL_TIMEOUT: { status: 504, text: 'call timed out' },
   WH_ERR_TRAP: { status: 500, text: 'guest trapped' },
   WH_ERR_OOM: { status: 500, text: 'guest out of memory' },
+  WH_ERR_CRASH: { status: 500, text: 'the process running the guest died' },
   WH_ERR_EXIT: { status: 500, text: 'guest exited' },
   WH_ERR_CLI_USAGE: { status: 400, text: 'usage' },
 } as const;

@@ -39,3 +39,11 @@ export function busyCores(): () => Promise<void> {
     await Promise.all(spinners.map((s) => new Promise((r) => (s.exitCode !== null ? r(undefined) : (s.once('exit', r), s.kill('SIGKILL'))))));
   };
 }
+
+/** Stops what a module test started, in order: the busy cores, the module, the edgeHub emulator, the temporary folder. */
+export async function tearDown(parts: { stopBusy?: () => Promise<void>; module?: ModuleProcess; hub?: { close(): Promise<void> }; tmp?: { cleanup(): void } }): Promise<void> {
+  await parts.stopBusy?.();
+  await parts.module?.stop();
+  await parts.hub?.close();
+  parts.tmp?.cleanup();
+}

@@ -6,8 +6,8 @@
 
 export type WorkloadKind = 'handler' | 'command' | 'http';
 
-/** Why a workload instance ended. */
-export type FailureReason = 'oom' | 'timeout' | 'trap' | 'exit' | 'budget' | 'init-failed';
+/** Why a workload instance ended. `crash`: the process running it died (a V8 fatal error, a signal). */
+export type FailureReason = 'oom' | 'timeout' | 'trap' | 'exit' | 'budget' | 'init-failed' | 'crash';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 

@@ -12,7 +12,8 @@ export async function loadForCli(path: string): Promise<{ engine: Engine; compil
   if (!info?.isFile()) throw new WasmhostError('WH_ERR_CLI_USAGE', `${path}: no such file`);
   if (info.size > settings.maxBlobBytes) throw new WasmhostError('WH_ERR_BLOB_TOO_LARGE', `${path} is larger than ${settings.maxBlobBytes} bytes`);
   const bytes = await readFile(path);
-  const engine = new Engine(join(settings.dataDir, 'compiled'));
+  // The CLI runs one guest and ends: its worker is a thread of this process (no runner to start).
+  const engine = new Engine(join(settings.dataDir, 'compiled'), 'threads');
   const compiled = await engine.compile(bytes, sha256Hex(bytes));
   return { engine, compiled };
 }

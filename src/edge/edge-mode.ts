@@ -40,12 +40,14 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
   );
   outbox.recover(); // what a crash or kill left unsent goes out first
   const operations = new Operations((): WorkloadSample[] => supervisor.samples(), undefined, tracing);
+  const engine = new Engine(join(settings.dataDir, 'compiled'));
+  operations.metrics.runnerMeter(() => engine.runnerStats());
   const supervisor = new Supervisor({
     onTopicPublish: (topic, msg) => broker?.publish(topic, msg),
     meter: operations.meter,
     listenHost: '0.0.0.0', // other modules reach a workload's port over the module network
     outbox,
-    engine: new Engine(join(settings.dataDir, 'compiled')),
+    engine,
     fetcher: new Fetcher(fetchSettings(settings)),
     dataDir: settings.dataDir,
     sink,

@@ -27,10 +27,12 @@ export interface LocalHost {
 export async function startLocalMode(settings: HostSettings, log: Logger, version: string, tracing: Tracing = NO_TRACING): Promise<LocalHost> {
   const sink = new LocalSink(join(settings.dataDir, 'outputs'));
   const operations = new Operations((): WorkloadSample[] => supervisor.samples(), undefined, tracing);
+  const engine = new Engine(join(settings.dataDir, 'compiled'));
+  operations.metrics.runnerMeter(() => engine.runnerStats());
   const supervisor = new Supervisor({
     onTopicPublish: (topic, msg) => broker?.publish(topic, msg),
     meter: operations.meter,
-    engine: new Engine(join(settings.dataDir, 'compiled')),
+    engine,
     // Local mode runs the user's own files: relative sources resolve beside the desired file.
     fetcher: new Fetcher(fetchSettings(settings, dirname(settings.desiredFile))),
     dataDir: settings.dataDir,

@@ -110,6 +110,21 @@ export class HostMetrics {
     };
   }
 
+  /** The runner process the workloads run in (read at scrape time): its resident memory, and how often it died. */
+  runnerMeter(stats: () => { readonly rssBytes: number; readonly crashes: number } | undefined): void {
+    const registers = [this.registry];
+    new Gauge({ name: 'wasmhost_runner_resident_memory_bytes', help: 'Resident memory of the runner process (every workload worker), reported every 5 s', registers, collect() { this.set(stats()?.rssBytes ?? 0); } });
+    let counted = 0;
+    new Counter({
+      name: 'wasmhost_runner_crashes_total', help: 'Times the runner process ended unasked (a V8 fatal error, a signal); its workloads were restarted', registers,
+      collect() {
+        const crashes = stats()?.crashes ?? 0;
+        if (crashes > counted) this.inc(crashes - counted);
+        counted = crashes;
+      },
+    });
+  }
+
   /** Binds the event series of one workload; the supervisor calls this when it makes a workload. */
   meter(workload: string): WorkloadMeter {
     const calls = new Map<ExportName, { duration: { observe(v: number): void }; errors: { inc(): void } }>();

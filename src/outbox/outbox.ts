@@ -77,9 +77,16 @@ export class Outbox {
     this.#readers.get(dir)?.reader.poll();
   }
 
-  /** The instance ended: its outbox is removed once everything in it is sent. */
+  /**
+   * The instance ended: its outbox is removed once everything in it is sent. What its writer wrote is
+   * all on disk, even where the counter did not hear of it (a runner process that died mid-relay).
+   */
   writerClosed(dir: string): void {
-    this.#readers.get(dir)?.reader.writerClosed();
+    const entry = this.#readers.get(dir);
+    if (!entry) return;
+    const onDisk = BigInt(writtenOnDisk(dir));
+    if (onDisk > Atomics.load(entry.counters, WRITTEN)) Atomics.store(entry.counters, WRITTEN, onDisk);
+    entry.reader.writerClosed();
   }
 
   delivered(workload: string): number {

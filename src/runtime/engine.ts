@@ -1,30 +1,34 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { WasmhostError } from '../errors.js';
 import { Compiler, type CompiledComponent } from './compiler.js';
 import { WorkloadInstance, type InstanceConfig, type InstanceListener } from './instance.js';
 import { setFlagsFromString } from 'node:v8';
-import { capMemories, MAX_TABLE_ENTRIES } from './memory-limit.js';
-import { spawnWorkloadWorker, WarmWorkers } from './worker-pool.js';
-
-/** Compiled core modules kept in memory for fast restarts; each is machine code shared by its workers. */
-const MODULE_CACHE_ENTRIES = 32;
+import { MAX_TABLE_ENTRIES } from './memory-limit.js';
+import { ThreadWorkers } from './worker-pool.js';
+import { RunnerWorkers, type RunnerStats } from './runner/runner-workers.js';
+import type { WorkerSource } from './worker-port.js';
 
 export type StartOptions = Omit<InstanceConfig, 'compiled' | 'modules'>;
 
 /**
- * The runtime's front door (wasmtime's Engine): compiles components once per digest, keeps their
- * memory-capped WebAssembly.Modules, and starts instances from them. One per host.
+ * Where workload workers run. `runner` (the host's): threads of one runner process, so a V8 fatal
+ * error in a guest ends that process, never the host. `threads` (`wasmhost run`): threads of this one.
+ */
+export type WorkerPlacement = 'runner' | 'threads';
+
+/**
+ * The runtime's front door (wasmtime's Engine): compiles components once per digest and starts
+ * instances from them, each in a worker of its own. One per host.
  */
 export class Engine {
   readonly #compiler: Compiler;
-  readonly #modules = new Map<string, Promise<Record<string, WebAssembly.Module>>>();
-  readonly #warm = new WarmWorkers();
+  readonly #workers: WorkerSource;
 
-  constructor(compiledCacheDir: string) {
+  constructor(compiledCacheDir: string, placement: WorkerPlacement = 'runner') {
     this.#compiler = new Compiler(compiledCacheDir);
-    // V8's own bound on any wasm table, for the process and its workers: besides the caps written into
-    // each module (capMemories), no table anywhere (one jco's glue makes included) can outgrow a heap.
+    this.#workers = placement === 'runner' ? new RunnerWorkers() : new ThreadWorkers();
+    // V8's own bound on any wasm table, for this process and its workers (the runner sets its own):
+    // besides the caps written into each module (capMemories), no table anywhere (one jco's glue makes
+    // included) can outgrow a heap.
     setFlagsFromString(`--wasm-max-table-size=${MAX_TABLE_ENTRIES}`);
   }
 
@@ -42,36 +46,18 @@ export class Engine {
     if (compiled.meta.kind === 'http' && !options.listen) {
       throw new WasmhostError('WH_ERR_LISTEN_REQUIRED', 'an http workload (wasi:http/incoming-handler) needs capabilities.listen.port to be served on');
     }
-    const modules = await this.#loadModules(compiled, options.memoryMb);
-    const worker = options.inheritStdio ? spawnWorkloadWorker(false) : this.#warm.take();
+    const moduleSource = { dir: compiled.dir, files: compiled.meta.coreModules, memoryMb: options.memoryMb };
+    const modules = await this.#workers.coreModules(moduleSource);
+    const worker = this.#workers.take(options.inheritStdio === true);
     return WorkloadInstance.start({ ...options, compiled, modules }, listener, worker);
   }
 
+  /** The runner process (placement `runner`): its pid, memory and crashes. */
+  runnerStats(): RunnerStats | undefined {
+    return this.#workers instanceof RunnerWorkers ? this.#workers.stats() : undefined;
+  }
+
   async close(): Promise<void> {
-    await Promise.all([this.#compiler.close(), this.#warm.close()]);
+    await Promise.all([this.#compiler.close(), this.#workers.close()]);
   }
-
-  #loadModules(compiled: CompiledComponent, memoryMb: number): Promise<Record<string, WebAssembly.Module>> {
-    const key = `${compiled.dir}|${memoryMb}`;
-    let entry = this.#modules.get(key);
-    if (entry) {
-      this.#modules.delete(key); // re-insert: the Map's order is the LRU order
-    } else {
-      entry = compileModules(compiled, memoryMb);
-      entry.catch(() => this.#modules.delete(key));
-    }
-    this.#modules.set(key, entry);
-    if (this.#modules.size > MODULE_CACHE_ENTRIES) this.#modules.delete(this.#modules.keys().next().value!);
-    return entry;
-  }
-}
-
-async function compileModules(compiled: CompiledComponent, memoryMb: number): Promise<Record<string, WebAssembly.Module>> {
-  const entries = await Promise.all(
-    compiled.meta.coreModules.map(async (file) => {
-      const bytes = capMemories(await readFile(join(compiled.dir, file)), memoryMb);
-      return [file, await WebAssembly.compile(bytes)] as const;
-    }),
-  );
-  return Object.fromEntries(entries);
 }

@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import { WasmhostError, type ErrorCode } from '../errors.js';
 import type { CompiledComponent } from './compiler.js';
 import { COMPONENT_FILE } from './compile-format.js';
 import { HttpFront } from './http-front.js';
+import type { CoreModules } from './module-cache.js';
+import { RUNNER_CRASHED, type WorkerPort } from './worker-port.js';
 import type { CallStats, Effect, ExportName, Fatal, FailureReason, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -15,7 +16,8 @@ const PIPELINE = 32;
 export interface InstanceConfig {
   readonly workload: string;
   readonly compiled: CompiledComponent;
-  readonly modules: Record<string, WebAssembly.Module>;
+  /** Compiled core modules, or undefined when the worker's own process compiles them (the runner). */
+  readonly modules: CoreModules | undefined;
   readonly memoryMb: number;
   readonly callTimeoutMs: number;
   readonly messagesPerSecond: number;
@@ -65,6 +67,7 @@ const FATAL_CODES: Record<FailureReason, ErrorCode> = {
   exit: 'WH_ERR_EXIT',
   budget: 'WH_ERR_GUEST',
   'init-failed': 'WH_ERR_GUEST',
+  crash: 'WH_ERR_CRASH',
 };
 
 /** A call that ended the instance; `fatal` says why (reason, exit code). */
@@ -80,7 +83,7 @@ export class GuestFatalError extends WasmhostError {
  * guest stuck in a loop). After any fatal error the instance is gone; the supervisor makes a new one.
  */
 export class WorkloadInstance {
-  readonly #worker: Worker;
+  readonly #worker: WorkerPort;
   readonly #config: InstanceConfig;
   readonly #listener: InstanceListener;
   readonly #queue: PendingCall[] = [];
@@ -95,18 +98,21 @@ export class WorkloadInstance {
   /** An http request is in the guest. */
   #serving = false;
   #ended = false;
+  /** The guest is instantiated (before that, the worker is in the guest: instantiating, init). */
+  #ready = false;
   #closing = false;
   #endedPromise: Promise<void> | undefined;
   /** http workloads: the declared port, served by the host. */
   #front: HttpFront | undefined;
 
-  private constructor(config: InstanceConfig, listener: InstanceListener, worker: Worker) {
+  private constructor(config: InstanceConfig, listener: InstanceListener, worker: WorkerPort) {
     this.#config = config;
     this.#worker = worker;
     this.#listener = listener;
     const init: WorkerInit = {
       workload: config.workload,
       componentUrl: pathToFileURL(join(config.compiled.dir, COMPONENT_FILE)).href,
+      moduleSource: { dir: config.compiled.dir, files: config.compiled.meta.coreModules, memoryMb: config.memoryMb },
       modules: config.modules,
       kind: config.compiled.meta.kind ?? 'handler',
       imports: [...config.compiled.meta.imports],
@@ -127,11 +133,12 @@ export class WorkloadInstance {
       maxMessageBytes: config.maxMessageBytes,
     };
     worker.postMessage({ type: 'init', init } satisfies HostToWorker);
-    if (worker.stdout) {
+    const { stdout, stderr } = worker;
+    if (stdout && stderr) {
       // Guest output arrives as 'stdio' messages; the streams only carry what the worker writes before it is told who it runs.
-      worker.stdout.resume();
-      worker.stderr.resume();
-      this.#stdioDone = Promise.all([once(this.#worker.stdout, 'end'), once(this.#worker.stderr, 'end')]).catch(() => undefined);
+      stdout.resume();
+      stderr.resume();
+      this.#stdioDone = Promise.all([once(stdout, 'end'), once(stderr, 'end')]).catch(() => undefined);
     } else {
       this.#stdioDone = Promise.resolve();
     }
@@ -141,7 +148,7 @@ export class WorkloadInstance {
    * Instantiates the guest in `worker` (from spawnWorkloadWorker: it captures stdio unless the config
    * inherits it); resolves once the guest is ready for calls.
    */
-  static async start(config: InstanceConfig, listener: InstanceListener, worker: Worker): Promise<WorkloadInstance> {
+  static async start(config: InstanceConfig, listener: InstanceListener, worker: WorkerPort): Promise<WorkloadInstance> {
     const instance = new WorkloadInstance(config, listener, worker);
     const httpPort = await instance.#waitReady();
     if (config.listen && httpPort !== undefined) {
@@ -231,28 +238,28 @@ export class WorkloadInstance {
   /** Resolves once the guest is instantiated, with the internal port its http server got (http workloads). */
   #waitReady(): Promise<number | undefined> {
     return new Promise((resolve, reject) => {
-      const fail = (message: string, fatal: Fatal) => {
+      const fail = (message: string, fatal: Fatal, code: ErrorCode = 'WH_ERR_INSTANTIATE_FAILED') => {
         void this.#end(fatal);
-        reject(new WasmhostError('WH_ERR_INSTANTIATE_FAILED', message));
+        reject(new WasmhostError(code, message));
       };
       const timer = setTimeout(() => fail('instantiation timed out', { reason: 'timeout', message: 'instantiation timed out' }), STARTUP_TIMEOUT_MS);
       this.#worker.on('message', (message: WorkerToHost) => {
         if (message.type === 'ready') {
           clearTimeout(timer);
+          this.#ready = true;
           if (message.effects.length) this.#listener.effects(message.effects);
           resolve(message.httpPort);
         } else if (message.type === 'startup-failed') {
           clearTimeout(timer);
-          fail(message.error, { reason: 'init-failed', message: message.error });
+          fail(message.error, { reason: 'init-failed', message: message.error }, message.code);
         } else {
           this.#onMessage(message);
         }
       });
       this.#worker.on('error', (err: Error & { code?: string }) => {
         clearTimeout(timer);
-        const reason: FailureReason = err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom' : 'trap';
-        const fatal = { reason, message: err.message };
-        reject(new WasmhostError('WH_ERR_INSTANTIATE_FAILED', err.message));
+        const fatal = this.#fatalFromError(err);
+        reject(new WasmhostError(fatal.reason === 'crash' ? 'WH_ERR_CRASH' : 'WH_ERR_INSTANTIATE_FAILED', err.message));
         void this.#end(fatal);
       });
       this.#worker.on('exit', () => {
@@ -261,6 +268,19 @@ export class WorkloadInstance {
         void this.#end(this.#closing ? undefined : { reason: 'trap', message: 'worker exited unexpectedly' });
       });
     });
+  }
+
+  /**
+   * Why the worker failed. When the runner process died, every instance in it ended: the ones that were
+   * in the guest (a call, a request, instantiating) may have caused it and are `crash`; the others are
+   * bystanders.
+   */
+  #fatalFromError(err: Error & { code?: string }): Fatal {
+    if (err.code === RUNNER_CRASHED) {
+      const inGuest = !this.#ready || this.#inFlight.length > 0 || this.#serving;
+      return { reason: 'crash', message: err.message, bystander: !inGuest };
+    }
+    return { reason: err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'oom' : 'trap', message: err.message };
   }
 
   #onMessage(message: WorkerToHost): void {

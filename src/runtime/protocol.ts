@@ -4,6 +4,8 @@
  */
 
 import type { CallStats, FailureReason, GuestMessage, LogLevel, WorkloadKind } from '../base/index.js';
+import type { CoreModules, ModuleSource } from './module-cache.js';
+import type { ErrorCode } from '../errors.js';
 
 export type { CallStats, ExportName, FailureReason, GuestMessage, LogLevel, WorkloadKind } from '../base/index.js';
 
@@ -19,8 +21,10 @@ export type HandlerCall =
 export interface WorkerInit {
   workload: string;
   componentUrl: string;
-  /** Core modules by the file name the generated code asks for, compiled and memory-capped. */
-  modules: Record<string, WebAssembly.Module>;
+  /** Where the component's core modules are; the process that runs the worker compiles them (ModuleCache). */
+  moduleSource: ModuleSource;
+  /** Those modules by the file name the generated code asks for, compiled and memory-capped: filled in by the worker's process before the init reaches it. */
+  modules?: CoreModules;
   kind: WorkloadKind;
   /** The interfaces the component imports (unversioned names, from its compile): each must be served. */
   imports: string[];
@@ -36,12 +40,20 @@ export interface WorkerInit {
   storageQuotaBytes: number | undefined;
   kvDir: string | undefined;
   /** Durable telemetry: `send` appends here before returning ok. Absent: telemetry goes out as effects. */
-  outbox: { dir: string; counters: SharedArrayBuffer; capBytes: number; fsync: 'always' | 'interval' | 'never' } | undefined;
+  outbox: OutboxInit | undefined;
   digest: string;
   /** The host reads the guest's stdout/stderr (as lines, posted as they are written); false: they go straight to ours (`wasmhost run`). */
   captureStdio: boolean;
   messagesPerSecond: number;
   maxMessageBytes: number;
+}
+
+export interface OutboxInit {
+  dir: string;
+  /** WRITTEN / ACKED / CAP (outbox/format.ts), shared with the reader; a runner process relays them. */
+  counters: SharedArrayBuffer;
+  capBytes: number;
+  fsync: 'always' | 'interval' | 'never';
 }
 
 /** Side effects a guest made during a call, posted in one batch (one postMessage per call, not per send). */
@@ -54,7 +66,11 @@ export type Effect =
   | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http' | 'storage'; reason: FailureReason | 'invalid' | 'denied' | 'backpressure' | 'quota' | 'io'; detail: string; count: number };
 
 
-export type Fatal = { reason: FailureReason; message: string; exitCode?: number };
+/**
+ * Why an instance ended. `bystander`: its process (the runner) died while this instance was idle, so
+ * something else caused it; it is started again at once rather than backed off.
+ */
+export type Fatal = { reason: FailureReason; message: string; exitCode?: number; bystander?: boolean };
 
 export type WorkerToHost =
   /** The guest is instantiated; an http workload's server listens on `httpPort` (loopback). */
@@ -64,7 +80,8 @@ export type WorkerToHost =
   | { type: 'stdio'; stream: 'stdout' | 'stderr'; lines: string[] }
   | ({ type: 'result'; id: number; ok: true; value: string | undefined; effects: Effect[] } & CallStats)
   | ({ type: 'result'; id: number; ok: false; error: string; fatal: Fatal | undefined; effects: Effect[] } & CallStats)
-  | { type: 'startup-failed'; error: string }
+  /** `code`: a coded host error (a module over the memory limit, say) rather than the guest's failure. */
+  | { type: 'startup-failed'; error: string; code?: ErrorCode }
   /** The worker's own JS heap in use (jco glue, host API, buffers; not the guest's linear memory), every few seconds. */
   | { type: 'heap'; usedBytes: number }
   /** An http request reached the guest: its handle call has started (the main thread arms the call deadline). */

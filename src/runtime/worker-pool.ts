@@ -1,4 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import { ModuleCache, type CoreModules, type ModuleSource } from './module-cache.js';
+import type { WorkerSource } from './worker-port.js';
 
 /** JS heap of a workload worker (jco glue, host API); guest linear memory is capped separately. */
 const WORKER_HEAP_MB = 128;
@@ -46,5 +48,23 @@ export class WarmWorkers {
       if (this.#spare === worker) this.#spare = undefined;
     });
     this.#spare = worker;
+  }
+}
+
+/** Workers as threads of this process (`wasmhost run`, and the runner process itself). */
+export class ThreadWorkers implements WorkerSource {
+  readonly #warm = new WarmWorkers();
+  readonly #modules = new ModuleCache();
+
+  take(inheritStdio: boolean): Worker {
+    return inheritStdio ? spawnWorkloadWorker(false) : this.#warm.take();
+  }
+
+  coreModules(source: ModuleSource): Promise<CoreModules> {
+    return this.#modules.load(source);
+  }
+
+  close(): Promise<void> {
+    return this.#warm.close();
   }
 }

@@ -351,10 +351,17 @@ export class Workload {
       requestFailed: (error: string) => current() && this.#warnInStatus(`an http request failed, answered 500: ${error}`),
       ended: (fatal: Fatal | undefined) => {
         if (!current() || !fatal) return;
+        if (fatal.bystander) return this.#restartNow(fatal.message);
         if (fatal.reason === 'exit' && fatal.exitCode === 0) this.#exited(true, 'exit', 0, 'exited with code 0');
         else this.#failed(fatal.reason, fatal.message, fatal.exitCode ?? null, true);
       },
     };
+  }
+
+  /** Its instance ended through no doing of its own (another guest crashed the runner): start again now. */
+  #restartNow(why: string): void {
+    this.note(`restarting at once: ${why} while this workload was idle`);
+    this.start();
   }
 
   #guestLog(level: LogLevel, text: string): void {
@@ -444,6 +451,7 @@ function isFatalCode(err: unknown): FailureReason | undefined {
   if (isWasmhostError(err, 'WH_ERR_CALL_TIMEOUT')) return 'timeout';
   if (isWasmhostError(err, 'WH_ERR_TRAP')) return 'trap';
   if (isWasmhostError(err, 'WH_ERR_EXIT')) return 'exit';
+  if (isWasmhostError(err, 'WH_ERR_CRASH')) return 'crash';
   return undefined;
 }
 

@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EdgeHubEmulator } from '../../test-support/edgehub/emulator.mjs';
 import { freePort, guestBytes, guestPath, tempDir, waitFor } from '../helpers.js';
-import { busyCores, startModule, type ModuleProcess } from '../module-process.js';
+import { busyCores, startModule, tearDown, type ModuleProcess } from '../module-process.js';
 
 const CYCLES = Number(process.env.WASMHOST_RACE_CYCLES ?? 50);
 /** After each cycle the workload's telemetry must arrive within this (the bound). */
@@ -40,12 +40,7 @@ describe('operator cycles under load (IoT Edge mode)', () => {
     await waitFor('the twin applied', () => hub.reported.host?.appliedDesiredVersion === hub.desired.$version, 30_000);
   }, 60_000);
 
-  afterAll(async () => {
-    await stopBusy?.();
-    await module.stop();
-    await hub.close();
-    tmp.cleanup();
-  });
+  afterAll(() => tearDown({ stopBusy, module, hub, tmp }));
 
   const arrived = (name: string) => hub.outputs.filter((o) => o.properties.workload === name).length;
   const listed = async (name: string): Promise<Listed | undefined> => ((await hub.invokeMethod('listWorkloads')).payload as Listed[]).find((w) => w.name === name);

@@ -10,7 +10,7 @@ import { createLogger } from '../../dist/ops/index.js';
 import { validateDesired } from '../../dist/spec/index.js';
 import type { OutboundMessage } from '../../dist/base/index.js';
 import { Supervisor } from '../../dist/supervisor/index.js';
-import { freePort, GUESTS, tempDir, waitFor } from '../helpers.js';
+import { freePort, GUESTS, tempDir, treeRssMb, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
 const sent: OutboundMessage[] = [];
@@ -30,7 +30,8 @@ afterAll(async () => {
 
 const status = (name: string) => supervisor.list().find((s) => s.name === name);
 const sentBy = (name: string) => sent.filter((m) => m.workload === name);
-const rssMb = () => process.memoryUsage().rss / 1048576;
+/** The module's memory: this process and the runner process the workloads run in. */
+const rssMb = () => treeRssMb();
 const healthy = { source: 'file://echo.wasm', timerMs: 50 };
 let specs: Record<string, unknown> = { healthy };
 const add = (more: Record<string, unknown>) => {

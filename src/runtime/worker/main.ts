@@ -82,7 +82,7 @@ async function prepare(): Promise<() => Exports> {
   const outbox = init.outbox && new OutboxWriter(init.outbox.dir, init.digest, new BigInt64Array(init.outbox.counters), init.outbox.capBytes, init.outbox.fsync);
   const imports = servedImports(init.imports, { ...wasiImports(init, effects), ...hostImports(init, effects, kv, outbox) });
   const module = (name: string) => {
-    const compiled = init.modules[name];
+    const compiled = init.modules?.[name];
     if (!compiled) throw new Error(`core module ${name} missing from the compile cache`);
     return compiled;
   };

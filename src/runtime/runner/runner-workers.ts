@@ -1,0 +1,128 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { WasmhostError } from '../../errors.js';
+import type { WorkerSource } from '../worker-port.js';
+import type { HostToRunner, RunnerToHost } from './protocol.js';
+import { RemoteWorker } from './remote-worker.js';
+import { RELAY_MS } from './timing.js';
+
+const CLOSE_GRACE_MS = 3000;
+
+/** What the host knows of its runner process (metrics). */
+export interface RunnerStats {
+  readonly pid: number | undefined;
+  readonly rssBytes: number;
+  /** Runner processes that ended without being asked to (crashes). */
+  readonly crashes: number;
+}
+
+/** One runner process and the workers the host asked it for. */
+class RunnerChild {
+  readonly workers = new Map<number, RemoteWorker>();
+  readonly process: ChildProcess;
+  rssBytes = 0;
+  #gone = false;
+
+  constructor(onExit: (child: RunnerChild) => void) {
+    this.process = fork(fileURLToPath(new URL('./main.js', import.meta.url)), [], {
+      serialization: 'advanced', // structured clone: message bodies stay Uint8Arrays
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'], // a V8 fatal error's report lands in the module's log
+      execArgv: process.execArgv.filter((flag) => flag.startsWith('--experimental-wasm')),
+    });
+    this.process.on('message', (message: RunnerToHost) => {
+      if (message.type === 'stats') this.rssBytes = message.rssBytes;
+      else this.workers.get(message.id)?.received(message);
+      if (message.type === 'exit') this.#forget(message.id);
+    });
+    const ended = (how: string) => {
+      if (this.#gone) return;
+      this.#gone = true;
+      onExit(this);
+      for (const worker of this.workers.values()) worker.runnerDied(how);
+      this.workers.clear();
+    };
+    this.process.on('exit', (code, signal) => ended(signal ?? `exit code ${code}`));
+    this.process.on('error', (err) => ended(err.message));
+  }
+
+  get alive(): boolean {
+    return !this.#gone;
+  }
+
+  send(message: HostToRunner): void {
+    if (!this.#gone && this.process.connected) this.process.send(message);
+  }
+
+  spawn(id: number): RemoteWorker {
+    const worker = new RemoteWorker(id, (message) => this.send(message));
+    this.workers.set(id, worker);
+    this.#holdOpen(true);
+    this.send({ type: 'spawn', id });
+    return worker;
+  }
+
+  #forget(id: number): void {
+    this.workers.delete(id);
+    if (this.workers.size === 0) this.#holdOpen(false);
+  }
+
+  /** An idle runner never keeps the host's event loop alive (a CLI, a test, a shutdown). */
+  #holdOpen(hold: boolean): void {
+    const channel = this.process.channel as { ref(): void; unref(): void } | null | undefined;
+    if (hold) {
+      this.process.ref();
+      channel?.ref();
+    } else {
+      this.process.unref();
+      channel?.unref();
+    }
+  }
+}
+
+/**
+ * Workers in one runner process shared by every workload (a thread each inside it), started when
+ * first needed and again after it dies. The runner compiles and caches the core modules itself.
+ */
+export class RunnerWorkers implements WorkerSource {
+  #child: RunnerChild | undefined;
+  #nextId = 1;
+  #crashes = 0;
+  #closing = false;
+  readonly #relay = setInterval(() => {
+    for (const worker of this.#child?.workers.values() ?? []) worker.relayCounters();
+  }, RELAY_MS).unref();
+
+  take(inheritStdio: boolean): RemoteWorker {
+    if (inheritStdio) throw new WasmhostError('WH_ERR_INSTANTIATE_FAILED', "a guest in the runner process cannot write to this process's stdout; use worker placement 'threads'");
+    if (!this.#child?.alive) this.#child = new RunnerChild((child) => this.#ended(child));
+    const worker = this.#child.spawn(this.#nextId++);
+    return worker;
+  }
+
+  coreModules(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  stats(): RunnerStats {
+    const child = this.#child?.alive ? this.#child : undefined;
+    return { pid: child?.process.pid, rssBytes: child?.rssBytes ?? 0, crashes: this.#crashes };
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#relay);
+    const child = this.#child;
+    if (!child?.alive) return;
+    const exited = once(child.process, 'exit');
+    child.process.disconnect(); // the runner ends itself on disconnect
+    const timer = setTimeout(() => child.process.kill('SIGKILL'), CLOSE_GRACE_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  #ended(child: RunnerChild): void {
+    if (this.#child === child) this.#child = undefined;
+    if (!this.#closing) this.#crashes++; // each of its workloads says why in its own status and log
+  }
+}
