@@ -66,7 +66,7 @@ export async function isolationBench() {
   ]);
 }
 
-const IDLE_WORKLOADS = 10;
+const IDLE_WORKLOADS = Number(process.env.BENCH_IDLE_WORKLOADS ?? 20);
 const LATENCY_CALLS = 2000;
 const instanceOptions = {
   workload: 'bench', memoryMb: 64, callTimeoutMs: 60_000, messagesPerSecond: 1e9, maxMessageBytes: 262144,

@@ -1,11 +1,12 @@
 /**
- * Transpiler thread. jco-transpile needs ~240 MB while it runs (field notes), so it lives in its own
- * worker that the Compiler ends when idle: the memory goes back and the host's main thread never
- * blocks on a transpile.
+ * Transpiler process. jco-transpile needs ~240 MB while it runs (field notes), so it lives in a child
+ * process that the Compiler ends when idle: the memory goes back to the system (a thread's would stay
+ * in the host's allocator: 235 MB resident after the samples' compile, against 88 MB with a warm
+ * cache), the host's main thread never blocks on a transpile, and a transpile that brings V8 down
+ * brings down only this process.
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parentPort } from 'node:worker_threads';
 import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { componentNew } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { COMPONENT_FILE, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
@@ -57,9 +58,12 @@ function kindOf(exports: string[]): WorkloadKind | undefined {
   return undefined;
 }
 
-parentPort!.on('message', (request: CompileRequest) => {
+const reply = (response: CompileResponse) => process.connected && process.send!(response);
+
+process.on('message', (request: CompileRequest) => {
   compile(request).then(
-    (meta) => parentPort!.postMessage({ id: request.id, ok: true, meta } satisfies CompileResponse),
-    (err: unknown) => parentPort!.postMessage({ id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies CompileResponse),
+    (meta) => reply({ id: request.id, ok: true, meta }),
+    (err: unknown) => reply({ id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
   );
 });
+process.on('disconnect', () => process.exit(0)); // the host is gone, or ended us for being idle

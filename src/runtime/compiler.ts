@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { WasmhostError } from '../errors.js';
 import { assertBounded, assertWasm } from './binary.js';
+import { holdOpen } from './hold-open.js';
 import { packageVersion } from './package-root.js';
 import { COMPILE_FORMAT, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
 
@@ -11,7 +13,7 @@ export const TOOLCHAIN = `jco-transpile-${packageVersion('@bytecodealliance/jco-
 const IDLE_MS = 5000;
 /** A transpile of a real component takes 0.05-1 s (field notes); one that runs on past this is hostile or broken. */
 const COMPILE_TIMEOUT_MS = 60_000;
-/** jco-transpile needs ~240 MB for a 12 MB component; past this the thread ends, not the host. */
+/** jco-transpile needs ~240 MB for a 12 MB component; past this the transpiler process ends, not the host. */
 const COMPILE_HEAP_MB = 768;
 
 export interface CompiledComponent {
@@ -28,7 +30,7 @@ export interface CompiledComponent {
 export class Compiler {
   readonly #inFlight = new Map<string, Promise<CompiledComponent>>();
   readonly #waiting = new Map<number, { resolve: (m: CompiledMeta) => void; reject: (e: Error) => void }>();
-  #worker: Worker | undefined;
+  #worker: ChildProcess | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #nextId = 1;
 
@@ -44,12 +46,16 @@ export class Compiler {
     return pending;
   }
 
-  /** Ends the transpiler thread now (it restarts on the next compile). */
+  /** Ends the transpiler process now (it starts again on the next compile). */
   async close(): Promise<void> {
     clearTimeout(this.#idleTimer);
     const worker = this.#worker;
     this.#worker = undefined;
-    await worker?.terminate();
+    if (!worker || worker.exitCode !== null || worker.signalCode !== null) return;
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    holdOpen(worker, true); // wait for its end even when nothing else keeps this process going
+    worker.kill('SIGKILL'); // nothing of its is worth waiting for: a half-written output is a temporary folder
+    await exited;
   }
 
   async #compileOnce(bytes: Uint8Array, digest: string, dir: string): Promise<CompiledComponent> {
@@ -69,13 +75,13 @@ export class Compiler {
     clearTimeout(this.#idleTimer);
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
-    worker.ref(); // a compile in progress keeps the process alive; an idle transpiler does not
+    holdOpen(worker, true); // a compile in progress keeps the host alive; an idle transpiler does not
     return new Promise<CompiledMeta>((resolve, reject) => {
-      // Past the deadline the thread is ended (the only way to stop a transpile); other compiles in it
+      // Past the deadline the process is ended (the only way to stop a transpile); other compiles in it
       // fail too and are retried by their workloads' restart policies.
       const timer = setTimeout(() => {
         if (this.#worker === worker) this.#worker = undefined;
-        void worker.terminate();
+        worker.kill('SIGKILL');
         reject(new Error(`the transpile did not finish within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       const settle = <T>(fn: (value: T) => void) => (value: T) => {
@@ -83,20 +89,25 @@ export class Compiler {
         fn(value);
       };
       this.#waiting.set(id, { resolve: settle(resolve), reject: settle(reject) });
-      worker.postMessage({ id, bytes, outDir } satisfies CompileRequest);
+      worker.send({ id, bytes, outDir } satisfies CompileRequest);
     });
   }
 
-  #ensureWorker(): Worker {
+  #ensureWorker(): ChildProcess {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL('./compile-worker.js', import.meta.url), { env: {}, resourceLimits: { maxOldGenerationSizeMb: COMPILE_HEAP_MB } });
+    const worker = fork(fileURLToPath(new URL('./compile-worker.js', import.meta.url)), [], {
+      env: {},
+      execArgv: [`--max-old-space-size=${COMPILE_HEAP_MB}`],
+      serialization: 'advanced', // the component's bytes cross as a Uint8Array
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     worker.on('message', (response: CompileResponse) => {
       const waiter = this.#waiting.get(response.id);
       this.#waiting.delete(response.id);
       if (response.ok) waiter?.resolve(response.meta);
       else waiter?.reject(new Error(response.error));
       if (this.#waiting.size === 0) {
-        worker.unref();
+        holdOpen(worker, false);
         this.#idleTimer = setTimeout(() => void this.close(), IDLE_MS).unref();
       }
     });
@@ -106,7 +117,7 @@ export class Compiler {
       this.#waiting.clear();
     };
     worker.on('error', failAll);
-    worker.on('exit', () => failAll(new Error('the transpiler thread exited')));
+    worker.on('exit', (code, signal) => failAll(new Error(`the transpiler process ended (${signal ?? `exit code ${code}`})`)));
     this.#worker = worker;
     return worker;
   }

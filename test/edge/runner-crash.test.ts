@@ -45,11 +45,17 @@ afterAll(() => tearDown({ stopBusy, module, hub, tmp }));
 
 const listed = async (): Promise<Listed[]> => (await hub.invokeMethod('listWorkloads')).payload as Listed[];
 
-/** The runner: the module's one child process. */
+/** The runner: the module's one child process running the runner's entry (a transpiler may run beside it). */
 function runnerPid(): number {
-  const children = processTree(module.child.pid!).slice(1);
-  expect(children).toHaveLength(1);
-  return children[0]!;
+  const runners = processTree(module.child.pid!).slice(1).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runner/main.js');
+    } catch {
+      return false;
+    }
+  });
+  expect(runners).toHaveLength(1);
+  return runners[0]!;
 }
 
 /** Message ids in a workload's outbox folders on disk (what was accepted and not yet removed). */

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { WasmhostError } from '../../errors.js';
 import type { WorkerSource } from '../worker-port.js';
 import type { HostToRunner, RunnerToHost } from './protocol.js';
+import { holdOpen } from '../hold-open.js';
 import { RemoteWorker } from './remote-worker.js';
 import { RELAY_MS } from './timing.js';
 
@@ -57,26 +58,14 @@ class RunnerChild {
   spawn(id: number): RemoteWorker {
     const worker = new RemoteWorker(id, (message) => this.send(message));
     this.workers.set(id, worker);
-    this.#holdOpen(true);
+    holdOpen(this.process, true);
     this.send({ type: 'spawn', id });
     return worker;
   }
 
   #forget(id: number): void {
     this.workers.delete(id);
-    if (this.workers.size === 0) this.#holdOpen(false);
-  }
-
-  /** An idle runner never keeps the host's event loop alive (a CLI, a test, a shutdown). */
-  #holdOpen(hold: boolean): void {
-    const channel = this.process.channel as { ref(): void; unref(): void } | null | undefined;
-    if (hold) {
-      this.process.ref();
-      channel?.ref();
-    } else {
-      this.process.unref();
-      channel?.unref();
-    }
+    if (this.workers.size === 0) holdOpen(this.process, false);
   }
 }
 
@@ -115,6 +104,7 @@ export class RunnerWorkers implements WorkerSource {
     const child = this.#child;
     if (!child?.alive) return;
     const exited = once(child.process, 'exit');
+    holdOpen(child.process, true); // wait for its end even when nothing else keeps this process going
     child.process.disconnect(); // the runner ends itself on disconnect
     const timer = setTimeout(() => child.process.kill('SIGKILL'), CLOSE_GRACE_MS);
     await exited;
