@@ -92,6 +92,10 @@ const EXTRA_WIT = {
     imports: ['wasi:cli/exit@0.2.0'],
     wit: 'package wasi:cli@0.2.0 { interface exit { exit: func(status: result); } }',
   },
+  'wasi:cli/environment': {
+    imports: ['wasi:cli/environment@0.2.0'],
+    wit: 'package wasi:cli@0.2.0 { interface environment { initial-cwd: func() -> option<string>; } }',
+  },
   'wasi:http/': {
     imports: ['wasi:http/types@0.2.0', 'wasi:http/outgoing-handler@0.2.0'],
     wit: `package wasi:http@0.2.0 {

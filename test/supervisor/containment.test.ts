@@ -189,3 +189,12 @@ describe('storage quota', () => {
     await healthySendsAfter(Date.now());
   });
 });
+
+describe('working directory', () => {
+  it("a guest starts in its own /data (or /), never in the host's working directory", async () => {
+    await add({ 'cwd-data': { source: 'file://cwd.wasm', capabilities: { storage: { quotaMb: 1 } } }, 'cwd-none': { source: 'file://cwd.wasm' } });
+    await waitFor('both running', () => status('cwd-data')?.status === 'running' && status('cwd-none')?.status === 'running');
+    expect(await supervisor.invoke('cwd-data', 'cwd', '')).toBe('/data');
+    expect(await supervisor.invoke('cwd-none', 'cwd', '')).toBe('/');
+  });
+});
