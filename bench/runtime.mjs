@@ -165,7 +165,7 @@ export async function runtimeBench() {
 
     const importUs = await hostImportMicros(engine);
     // Baseline: the same send implementation called from plain JS, no wasm boundary, no thread hop.
-    const { send } = hostImports({ ...options(), config: [] }, new EffectBuffer(() => undefined), undefined)['edge:host/telemetry'];
+    const { send } = hostImports({ ...options(), config: [] }, new EffectBuffer(() => undefined), undefined, () => undefined)['edge:host/telemetry'];
     const body = new TextEncoder().encode('{"ok":true}');
     const plainSend = 1e6 / plainJsRate(() => send('ticks', { body, contentType: undefined, properties: [] }));
     rows.push(['host import (telemetry.send), small (WAT)', `${importUs.toFixed(2)} us`, `same send() from plain JS ${plainSend.toFixed(3)} us`, `${(importUs / plainSend).toFixed(1)}x`]);

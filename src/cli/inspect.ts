@@ -1,6 +1,14 @@
 import { usage } from './args.js';
 import { loadForCli } from './load.js';
 
+/** The standard interfaces (design.md "Portable guests") served beside edge:host. */
+const STANDARD = /^wasi:(keyvalue|config|logging)\//;
+
+function standardInterfaces(imports: readonly string[]): string[] {
+  const used = imports.filter((i) => STANDARD.test(i)).sort();
+  return used.length ? [`standard interfaces: ${used.join(', ')}`] : [];
+}
+
 /** `wasmhost inspect <file.wasm>`: kind, digest, imports and exports. */
 export async function inspectCommand(args: string[]): Promise<number> {
   if (args.length !== 1) throw usage('usage: wasmhost inspect <file.wasm>');
@@ -11,6 +19,7 @@ export async function inspectCommand(args: string[]): Promise<number> {
     `kind: ${meta.kind ?? 'unknown (exports neither edge:host/handler nor wasi:cli/run)'}`,
     `digest: sha256:${compiled.digest}`,
     ...(meta.adaptedFromPreview1 ? ['format: WASI preview1 core module (adapted to a component)'] : []),
+    ...standardInterfaces(meta.imports),
     'imports:',
     ...meta.imports.map((i) => `  ${i}`),
     'exports:',

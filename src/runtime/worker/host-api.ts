@@ -2,7 +2,7 @@ import { ENDPOINT_NAME } from '../../spec/schema.js';
 import type { GuestMessage, LogLevel, WorkerInit } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { TokenBucket } from '../token-bucket.js';
-import { LOG_LINES_PER_SECOND } from './guest-stdio.js';
+import type { GuestLog } from './guest-log.js';
 import { withTraceparent } from './trace-context.js';
 import type { KvStore } from './kv-store.js';
 import { OutboxRefusal, type OutboxWriter } from '../../outbox/writer.js';
@@ -13,7 +13,6 @@ const PROPERTY_KEY = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const MAX_PROPERTIES = 32;
 /** Set by the host on every message; a guest may not forge them. */
 const RESERVED_PROPERTIES = new Set(['workload', 'workloadDigest']);
-const MAX_LOG_CHARS = 4096;
 const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['trace', 'debug', 'info', 'warn', 'error']);
 
 /**
@@ -21,9 +20,8 @@ const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['trace', 'debug', 'info',
  * so a refused call costs the guest an `err` (a thrown string, which jco turns into `err`) and the host
  * nothing. Accepted effects are batched to the main thread.
  */
-export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore | undefined, outbox?: OutboxWriter): Record<string, unknown> {
+export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore | undefined, log: GuestLog, outbox?: OutboxWriter): Record<string, unknown> {
   const budget = new TokenBucket(init.messagesPerSecond);
-  const logBudget = new TokenBucket(LOG_LINES_PER_SECOND);
   const config = new Map(init.config);
 
   const checkMessage = (what: 'telemetry' | 'publish', msg: GuestMessage): GuestMessage => {
@@ -60,9 +58,7 @@ export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore
     },
     'edge:host/log': {
       log(level: string, message: string): void {
-        if (!logBudget.take()) return effects.refuse('log', 'budget', `over ${LOG_LINES_PER_SECOND} log lines/s`);
-        const text = message.length > MAX_LOG_CHARS ? `${message.slice(0, MAX_LOG_CHARS)}...(truncated)` : message;
-        effects.push({ type: 'log', level: LEVELS.has(level) ? (level as LogLevel) : 'info', message: text });
+        log(LEVELS.has(level) ? (level as LogLevel) : 'info', message);
       },
     },
     'edge:host/kv': kvImports(kv),

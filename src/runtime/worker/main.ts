@@ -9,6 +9,8 @@ import { parentPort } from 'node:worker_threads';
 import type { CallStats, Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { hostImports } from './host-api.js';
+import { guestLog } from './guest-log.js';
+import { standardImports } from './standard-imports.js';
 import { KvStore } from './kv-store.js';
 import { OutboxWriter } from '../../outbox/writer.js';
 import { GuestExit, servedImports, wasiImports } from './sandbox.js';
@@ -80,7 +82,8 @@ async function prepare(): Promise<() => Exports> {
   const kv = init.kvDir ? new KvStore(init.kvDir) : undefined;
   const { instantiate } = (await import(init.componentUrl)) as { instantiate: Instantiate };
   const outbox = init.outbox && new OutboxWriter(init.outbox.dir, init.digest, new BigInt64Array(init.outbox.counters), init.outbox.capBytes, init.outbox.fsync);
-  const imports = servedImports(init.imports, { ...wasiImports(init, effects), ...hostImports(init, effects, kv, outbox) });
+  const log = guestLog(effects);
+  const imports = servedImports(init.imports, { ...wasiImports(init, effects), ...standardImports(init, kv, log), ...hostImports(init, effects, kv, log, outbox) });
   const module = (name: string) => {
     const compiled = init.modules?.[name];
     if (!compiled) throw new Error(`core module ${name} missing from the compile cache`);
