@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorText, isWasmhostError } from '../errors.js';
 import { messageToJson } from '../local/index.js';
@@ -46,8 +47,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   const log = createLogger(readSettings().logLevel, (line) => process.stderr.write(line));
 
   const { engine, compiled } = await loadForCli(file);
+  // As wasmtime does, the guest's argv[0] names its program: the file, without folders or `.wasm`.
+  const name = basename(file).replace(/\.wasm$/, '') || 'run';
   const onEffect = (e: Effect) => {
-    if (e.type === 'telemetry') process.stdout.write(`${messageToJson({ workload: 'run', digest: compiled.digest, output: e.output, msg: e.msg })}\n`);
+    if (e.type === 'telemetry') process.stdout.write(`${messageToJson({ workload: name, digest: compiled.digest, output: e.output, msg: e.msg })}\n`);
     else if (e.type === 'publish') log.info(`publish ${e.topic} (${e.msg.body.byteLength} bytes)`);
     else if (e.type === 'log') log.log(e.level, `guest: ${e.message}`);
     else if (e.type === 'refused') log.warn(`${e.what} refused (${e.reason}) x${e.count}: ${e.detail}`);
@@ -55,7 +58,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const instance = await engine.start(
     compiled,
     {
-      workload: 'run',
+      workload: name,
       memoryMb,
       callTimeoutMs: 10_000,
       messagesPerSecond: 10_000,

@@ -19,9 +19,9 @@ describe('wasmhost run', () => {
     expect(r.stderr).toBe('hello: sent 3 lines\n');
   });
 
-  it('exits with the guest exit status (preview1 codes other than 0 arrive as 1 through the adapter)', () => {
+  it('exits with the guest exit status (a preview1 exit(3) is 3)', () => {
     const r = wasmhost(['run', guestPath('exit-code')]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stdout).toBe('{"exiting":3}\n');
   });
 

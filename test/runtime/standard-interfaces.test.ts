@@ -1,24 +1,13 @@
 // Portable guests (issue: standard WASI interfaces): components written for wasmCloud or Spin import
 // wasi:keyvalue, wasi:config and wasi:logging; the host serves them from the workload's own kv, config
 // and log. Both guests are TypeScript built by the repository's guest build (componentize-js).
-import { join } from 'node:path';
-import { Engine } from '../../dist/runtime/index.js';
-import { Fetcher } from '../../dist/fetch/index.js';
-import { createLogger } from '../../dist/ops/index.js';
 import { validateDesired } from '../../dist/spec/index.js';
-import { Supervisor } from '../../dist/supervisor/index.js';
-import { CLI, freePort, GUESTS, guestPath, tempDir, waitFor } from '../helpers.js';
+import { CLI, freePort, guestPath, tempDir, waitFor } from '../helpers.js';
+import { testSupervisor } from '../supervisor-harness.js';
 import { spawnSync } from 'node:child_process';
 
 const tmp = tempDir();
-const supervisor = new Supervisor({
-  engine: new Engine(join(tmp.path, 'compiled')),
-  fetcher: new Fetcher({ dataDir: tmp.path, fileBase: GUESTS, fileRoots: [GUESTS], maxBytes: 64 * 1024 * 1024, allowHttp: false }),
-  dataDir: tmp.path,
-  sink: { send: () => undefined },
-  log: createLogger('error', () => undefined),
-  backoff: { baseMs: 100, maxMs: 400, resetAfterMs: 60_000 },
-});
+const supervisor = testSupervisor(tmp.path);
 let port = 0;
 
 beforeAll(async () => {

@@ -4,25 +4,16 @@
 import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Engine } from '../../dist/runtime/index.js';
-import { Fetcher } from '../../dist/fetch/index.js';
 import { createLogger } from '../../dist/ops/index.js';
 import { validateDesired } from '../../dist/spec/index.js';
 import type { OutboundMessage } from '../../dist/base/index.js';
-import { Supervisor } from '../../dist/supervisor/index.js';
-import { freePort, GUESTS, tempDir, treeRssMb, waitFor } from '../helpers.js';
+import { freePort, tempDir, treeRssMb, waitFor } from '../helpers.js';
+import { testSupervisor } from '../supervisor-harness.js';
 
 const tmp = tempDir();
 const sent: OutboundMessage[] = [];
 const logLines: string[] = [];
-const supervisor = new Supervisor({
-  engine: new Engine(join(tmp.path, 'compiled')),
-  fetcher: new Fetcher({ dataDir: tmp.path, fileBase: GUESTS, fileRoots: [GUESTS], maxBytes: 64 * 1024 * 1024, allowHttp: false }),
-  dataDir: tmp.path,
-  sink: { send: (m) => sent.push(m) },
-  log: createLogger('info', (line) => logLines.push(line)),
-  backoff: { baseMs: 100, maxMs: 400, resetAfterMs: 60_000 },
-});
+const supervisor = testSupervisor(tmp.path, { sink: { send: (m) => sent.push(m) }, log: createLogger('info', (line) => logLines.push(line)) });
 afterAll(async () => {
   await supervisor.shutdown();
   tmp.cleanup();

@@ -2,25 +2,16 @@ import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Engine } from '../../dist/runtime/index.js';
-import { Fetcher } from '../../dist/fetch/index.js';
 import { createLogger } from '../../dist/ops/index.js';
 import { validateDesired } from '../../dist/spec/index.js';
 import type { OutboundMessage, WorkloadStatus } from '../../dist/base/index.js';
-import { Supervisor } from '../../dist/supervisor/index.js';
-import { GUESTS, freePort, tempDir, waitFor } from '../helpers.js';
+import { freePort, tempDir, waitFor } from '../helpers.js';
+import { testSupervisor } from '../supervisor-harness.js';
 
 const tmp = tempDir();
 const logLines: string[] = [];
 const sent: OutboundMessage[] = [];
-const supervisor = new Supervisor({
-  engine: new Engine(join(tmp.path, 'compiled')),
-  fetcher: new Fetcher({ dataDir: tmp.path, fileBase: GUESTS, fileRoots: [GUESTS, tmp.path], maxBytes: 64 * 1024 * 1024, allowHttp: true, retry: { attempts: 3, baseMs: 50 } }),
-  dataDir: tmp.path,
-  sink: { send: (m) => sent.push(m) },
-  log: createLogger('debug', (line) => logLines.push(line)),
-  backoff: { baseMs: 100, maxMs: 400, resetAfterMs: 60_000 },
-});
+const supervisor = testSupervisor(tmp.path, { fileRoots: [tmp.path], sink: { send: (m) => sent.push(m) }, log: createLogger('debug', (line) => logLines.push(line)) });
 // A real HTTP server on loopback: the target of the outbound-HTTP guests.
 const egressHits: string[] = [];
 let egressServer: Server;

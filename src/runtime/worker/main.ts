@@ -17,6 +17,7 @@ import { GuestExit, servedImports, wasiImports } from './sandbox.js';
 import { serveHttp } from './http-server.js';
 import { enforceStorageQuota } from './storage-quota.js';
 import { clampReads } from './io-clamp.js';
+import { fixFilesystem } from './filesystem-fixes.js';
 import { withMessageTrace } from './trace-context.js';
 import { captureGuestStdio, passGuestStdioThrough } from './guest-stdio.js';
 
@@ -77,6 +78,7 @@ type Instantiate = (get: (name: string) => WebAssembly.Module, imports: unknown,
  */
 async function prepare(): Promise<() => Exports> {
   clampReads();
+  fixFilesystem();
   const data = init.preopens['/data'];
   if (data && init.storageQuotaBytes) enforceStorageQuota(data, init.storageQuotaBytes, (detail) => effects.refuse('storage', 'quota', detail));
   const kv = init.kvDir ? new KvStore(init.kvDir) : undefined;
@@ -92,11 +94,25 @@ async function prepare(): Promise<() => Exports> {
   return () => {
     memories.length = 0; // the memories of the instance that runs now, for telling oom from a trap
     return instantiate(module, imports, (core, coreImports) => {
-      const instance = new WebAssembly.Instance(core, coreImports);
+      const instance = new WebAssembly.Instance(core, keepExitCode(coreImports));
       for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
       return instance;
     });
   };
+}
+
+/**
+ * A preview1 program's `proc_exit(code)` ends it with that code. The preview1 adapter would pass it on
+ * as wasi:cli/exit's `err` (every code but 0 arrived as 1); the main module's import of it is the one
+ * place where the code is still known.
+ */
+function keepExitCode(imports: WebAssembly.Imports | undefined): WebAssembly.Imports | undefined {
+  const preview1 = imports?.wasi_snapshot_preview1;
+  if (!preview1 || !('proc_exit' in preview1)) return imports;
+  const procExit = (code: number): never => {
+    throw new GuestExit(code >>> 0);
+  };
+  return { ...imports, wasi_snapshot_preview1: { ...preview1, proc_exit: procExit } };
 }
 
 function entry(exports: Exports, prefix: string): Record<string, GuestFn> | undefined {
