@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { GUEST_WORLDS, writeGuestWit } from '../dist/devloop/guest-wit.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'guest-modules');
@@ -38,10 +39,8 @@ async function guest(name, inputs, build) {
   console.log(`built ${name}.wasm in ${Date.now() - started} ms`);
 }
 
-/** Worlds of the TypeScript guests beyond `workload` (host.wit's own), added to host.wit at build time. */
-const GUEST_WORLDS = {
-  'http-workload': 'import telemetry;\n  export wasi:http/incoming-handler@0.2.10;',
-  // Portable guests: standard interfaces only (and edge:host/kv, to show both reach one store).
+/** Test guests' own worlds (standard interfaces only, and edge:host/kv to show both reach one store). */
+const PORTABLE_WORLDS = {
   'portable-http': [
     'import wasi:keyvalue/store@0.2.0-draft;',
     'import wasi:keyvalue/atomics@0.2.0-draft;',
@@ -52,31 +51,6 @@ const GUEST_WORLDS = {
   'portable-handler': 'import wasi:keyvalue/store@0.2.0-draft;\n  import wasi:keyvalue/atomics@0.2.0-draft;\n  import wasi:keyvalue/batch@0.2.0-draft;\n  import kv;\n  export handler;',
 };
 
-function copyPackage(from, to, rename = (text) => text) {
-  mkdirSync(to, { recursive: true });
-  for (const file of readdirSync(from).filter((f) => f.endsWith('.wit'))) writeFileSync(join(to, file), rename(readFileSync(join(from, file), 'utf8')));
-}
-
-/**
- * The WIT a guest with one of GUEST_WORLDS is built against: host.wit with that world, the standard
- * packages in wit/deps (wasi:config also under Spin's dated version), and for http the WASI packages jco
- * ships. StarlingMonkey (componentize-js 0.23) implements the http export at wasi:http 0.2.10 while
- * importing the other WASI packages at 0.2.12, so the http package is renamed to the version it
- * exports; nothing else in it changes between the two.
- */
-function guestWitDir(world) {
-  const dir = join(out, `.${world}-wit`);
-  rmSync(dir, { recursive: true, force: true });
-  for (const pkg of readdirSync(join(witDir, 'deps')).filter((p) => !p.endsWith('.md'))) copyPackage(join(witDir, 'deps', pkg), join(dir, 'deps', pkg));
-  copyPackage(join(witDir, 'deps', 'wasi-config-0.2.0-draft'), join(dir, 'deps', 'wasi-config-spin'), (t) => t.replaceAll('wasi:config@0.2.0-draft', 'wasi:config@0.2.0-draft-2024-09-27'));
-  if (GUEST_WORLDS[world].includes('wasi:http/')) {
-    const builtin = join(root, 'node_modules/@bytecodealliance/jco/lib/wit/builtin/0.2.12');
-    for (const pkg of readdirSync(builtin)) copyPackage(join(builtin, pkg), join(dir, 'deps', pkg), (t) => (pkg === 'wasi-http' ? t.replace(/wasi:http(\/[a-z-]+)?@0\.2\.12/g, 'wasi:http$1@0.2.10') : t));
-  }
-  writeFileSync(join(dir, 'host.wit'), `${witSource}\nworld ${world} {\n  ${GUEST_WORLDS[world]}\n}\n`);
-  return dir;
-}
-
 // TypeScript guests: strip types, then componentize-js (SpiderMonkey) against their world (the http
 // ones with the fetch event).
 for (const [name, world] of [['temperature-sensor', 'workload'], ['threshold-filter', 'workload'], ['http-echo', 'http-workload'], ['portable-http', 'portable-http'], ['portable-handler', 'portable-handler']]) {
@@ -86,11 +60,13 @@ for (const [name, world] of [['temperature-sensor', 'workload'], ['threshold-fil
     const js = ts.transpileModule(readFileSync(entry, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
     const tmp = join(out, `.${name}.js`);
     writeFileSync(tmp, js);
+    const body = PORTABLE_WORLDS[world] ?? GUEST_WORLDS[world];
     const own = world !== 'workload';
-    const witPath = own ? guestWitDir(world) : witDir;
+    const witPath = join(out, `.${world}-wit`);
+    if (own) writeGuestWit(witPath, world, body);
     try {
-      const http = own && GUEST_WORLDS[world].includes('wasi:http/');
-      const { component } = await componentize({ sourcePath: tmp, witPath, worldName: world, disableFeatures: http ? ['stdio'] : ['http', 'stdio'] });
+      const http = body.includes('wasi:http/');
+      const { component } = await componentize({ sourcePath: tmp, witPath: own ? witPath : witDir, worldName: world, disableFeatures: http ? ['stdio'] : ['http', 'stdio'] });
       return component;
     } finally {
       rmSync(tmp, { force: true });

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   WH_ERR_CRASH: { status: 500, text: 'the process running the guest died' },
   WH_ERR_EXIT: { status: 500, text: 'guest exited' },
   WH_ERR_CLI_USAGE: { status: 400, text: 'usage' },
+  WH_ERR_BUILD_FAILED: { status: 400, text: 'the workload could not be built' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

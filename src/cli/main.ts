@@ -7,6 +7,7 @@ import { validateCommand } from './validate.js';
 import { startCommand } from './start.js';
 import { pushCommand } from './push.js';
 import { pullCommand } from './pull.js';
+import { buildCommand, newCommand, testCommand } from './devloop.js';
 
 const USAGE = `usage: wasmhost <command>
   start                                   run the host (IoT Edge mode when IOTEDGE_* is set, else local mode)
@@ -17,7 +18,11 @@ const USAGE = `usage: wasmhost <command>
   inspect <file.wasm>                     print kind, imports and exports
   push <file.wasm> oci://registry/repo:tag
                                           publish a wasm artifact to an OCI registry, print its sha256
-  pull <source> [--sha256 X]              fetch a source into the cache, print its sha256`;
+  pull <source> [--sha256 X]              fetch a source into the cache, print its sha256
+  new <dir> [--template handler-ts|http-ts|command-c] [--name N]
+                                          a workload project: source, wit/, types, tests, scripts
+  build [dir]                             build the project's dist/<name>.wasm (size, sha256)
+  test [dir]                              run the project's tests/*.test.json against it`;
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -28,6 +33,9 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   inspect: inspectCommand,
   push: pushCommand,
   pull: pullCommand,
+  new: newCommand,
+  build: buildCommand,
+  test: testCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,4 +1,6 @@
-import { basename } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorText, isWasmhostError } from '../errors.js';
 import { messageToJson } from '../local/index.js';
@@ -47,6 +49,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const log = createLogger(readSettings().logLevel, (line) => process.stderr.write(line));
 
   const { engine, compiled } = await loadForCli(file);
+  const kvDir = mkdtempSync(join(tmpdir(), 'wasmhost-run-kv-'));
   // As wasmtime does, the guest's argv[0] names its program: the file, without folders or `.wasm`.
   const name = basename(file).replace(/\.wasm$/, '') || 'run';
   const onEffect = (e: Effect) => {
@@ -69,7 +72,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       // --dir HOST::GUEST grants exactly the directories the CLI user names.
       preopens: Object.fromEntries(Object.entries(dirs).map(([host, guest]) => [guest, host])),
       allowedHosts: values['allow-host'] ?? [],
-      kvDir: undefined,
+      kvDir, // kv lives as long as this run
       listen,
       inheritStdio: true,
     },
@@ -97,6 +100,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return await runHandler(instance, timerMs);
   } finally {
     await engine.close();
+    rmSync(kvDir, { recursive: true, force: true });
   }
 }
 

@@ -13,7 +13,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['fetch', 'runtime', 'outbox', 'desired', 'settings.ts', 'broker'],
   ['supervisor'],
   ['methods'],
-  ['edge', 'local'],
+  ['edge', 'local', 'devloop'],
   ['cli'],
 ];
 
