@@ -1,4 +1,5 @@
 import { Engine, GuestFatalError, type Effect, type Fatal, type WorkloadInstance, type StartOptions } from '../../dist/runtime/index.js';
+import { readdirSync } from 'node:fs';
 import { guestBytes, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
@@ -145,5 +146,19 @@ describe('runtime', () => {
     await instance.stop();
     expect(await pending).toMatchObject({ code: 'WH_ERR_NOT_RUNNING' });
     expect(await queued).toMatchObject({ code: 'WH_ERR_NOT_RUNNING' });
+  });
+
+  it('a handler that touches no file, stream or socket costs one thread in the runner, not two (the shim\'s I/O thread starts on first use)', async () => {
+    await (await start('echo')).instance.stop(); // the runner is up
+    const pid = engine.runnerStats()!.pid!;
+    const threads = () => readdirSync(`/proc/${pid}/task`).length;
+    await new Promise((r) => setTimeout(r, 300)); // the warm spare is started
+    const before = threads();
+    const started = await Promise.all(Array.from({ length: 4 }, () => start('echo')));
+    for (const { instance } of started) await instance.call({ fn: 'init' });
+    await new Promise((r) => setTimeout(r, 300));
+    const added = threads() - before;
+    await Promise.all(started.map(({ instance }) => instance.stop()));
+    expect(added).toBeLessThanOrEqual(5); // one per workload (and the spare's replacement); two each before
   });
 });

@@ -1,17 +1,66 @@
 /**
- * Imported first by the workload worker, before preview2-shim: the threads the shim starts (its I/O
- * thread makes outbound connections) preload the egress guard. The shim starts that thread with
- * `execArgv: []`, so the guard is added to whatever it asks for.
+ * Imported first by the workload worker, before preview2-shim, to shape the threads the shim starts:
+ * - each preloads the egress guard (the shim's I/O thread makes outbound connections). The shim starts
+ *   its threads with `execArgv: []`, so the guard is added to whatever it asks for;
+ * - the I/O thread starts when the guest first needs it, not when the shim loads. A guest that never
+ *   touches files, streams, clocks' pollables or the network (most handlers) then costs one isolate,
+ *   not two (the shim starts that thread eagerly in every worker).
  */
+import { EventEmitter } from 'node:events';
 import workerThreads, { type WorkerOptions } from 'node:worker_threads';
 import { syncBuiltinESMExports } from 'node:module';
 
 const GUARD = new URL('./egress-guard.js', import.meta.url).href;
 const Base = workerThreads.Worker;
+/** preview2-shim's I/O thread (its synckit worker). */
+const IO_THREAD = /\/worker-thread\.bundle\.js$/;
+
+const guarded = (options: WorkerOptions): WorkerOptions => ({ ...options, execArgv: [...(options.execArgv ?? []), '--import', GUARD] });
+
+/**
+ * Stands in for the shim's I/O Worker until its first message: the shim only listens to it, unrefs it
+ * and posts to it (then waits synchronously for the answer, which the started thread gives).
+ */
+class LazyWorker extends EventEmitter {
+  #worker: InstanceType<typeof Base> | undefined;
+  #referenced = true;
+
+  constructor(private readonly filename: string | URL, private readonly options: WorkerOptions) {
+    super();
+  }
+
+  postMessage(value: unknown, transfer?: readonly workerThreads.Transferable[]): void {
+    this.#start().postMessage(value, transfer);
+  }
+
+  ref(): void {
+    this.#referenced = true;
+    this.#worker?.ref();
+  }
+
+  unref(): void {
+    this.#referenced = false;
+    this.#worker?.unref();
+  }
+
+  async terminate(): Promise<number> {
+    return this.#worker ? this.#worker.terminate() : 0;
+  }
+
+  #start(): InstanceType<typeof Base> {
+    if (this.#worker) return this.#worker;
+    const worker = new Base(this.filename, guarded(this.options));
+    for (const event of ['message', 'messageerror', 'error', 'online', 'exit']) worker.on(event, (...args: unknown[]) => this.emit(event, ...args));
+    if (!this.#referenced) worker.unref();
+    this.#worker = worker;
+    return worker;
+  }
+}
 
 workerThreads.Worker = class GuardedWorker extends Base {
   constructor(filename: string | URL, options: WorkerOptions = {}) {
-    super(filename, { ...options, execArgv: [...(options.execArgv ?? []), '--import', GUARD] });
+    if (IO_THREAD.test(String(filename))) return new LazyWorker(filename, options) as unknown as GuardedWorker;
+    super(filename, guarded(options));
   }
 };
-syncBuiltinESMExports(); // `import { Worker } from 'node:worker_threads'` in the shim now sees the guarded one
+syncBuiltinESMExports(); // `import { Worker } from 'node:worker_threads'` in the shim now sees this one
