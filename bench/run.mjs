@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark, printed as markdown for BENCHMARKS.md. `npm run bench -- edge`
-// runs only the named groups (runtime, edge, fetch, isolation, placement, http, otel, broker); `soak` (an hour: SOAK_MINUTES)
+// runs only the named groups (runtime, edge, fetch, isolation, placement, http, otel, broker, scale); `soak` (an hour: SOAK_MINUTES)
 // runs only when named.
 import { cpus } from 'node:os';
 import { edgeBench } from './edge.mjs';
@@ -10,8 +10,9 @@ import { runtimeBench } from './runtime.mjs';
 import { soakBench } from './soak.mjs';
 import { otelBench } from './otel.mjs';
 import { brokerBench } from './broker.mjs';
+import { scaleBench } from './scale.mjs';
 
-const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench, placement: placementBench, http: httpBench, otel: otelBench, broker: brokerBench, soak: soakBench };
+const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench, placement: placementBench, http: httpBench, otel: otelBench, broker: brokerBench, scale: scaleBench, soak: soakBench };
 /** Run only when named: an hour by default. */
 const EXPLICIT_ONLY = new Set(['soak']);
 const chosen = process.argv.slice(2).filter((g) => g in groups);

@@ -37,3 +37,15 @@ export function treeRssMb(pid = process.pid) {
   for (const p of processTree(pid)) kb += Number(/VmRSS:\s+(\d+)/.exec(read(`/proc/${p}/status`))?.[1] ?? 0);
   return kb / 1024;
 }
+
+/** CPU seconds (user + system) used so far by `pid` and its descendants (USER_HZ 100). */
+export function treeCpuSeconds(pid = process.pid) {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    const stat = read(`/proc/${p}/stat`);
+    if (!stat) continue;
+    const fields = stat.split(') ')[1].split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
+}

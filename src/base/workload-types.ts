@@ -1,7 +1,7 @@
 /**
  * The words every part of the host shares about a workload: its kind, why an instance ended, log
- * levels, the message a guest sends or receives, and what a guest call measured. Types only; nothing
- * here imports anything, so every folder may depend on it.
+ * levels, the message a guest sends or receives, what a guest call measured, and the endpoint-name rule.
+ * Nothing here imports anything, so every folder may depend on it.
  */
 
 export type WorkloadKind = 'handler' | 'command' | 'http';
@@ -27,3 +27,6 @@ export interface CallStats {
   /** The guest's linear memories after the call. */
   memoryBytes: number;
 }
+
+/** edgeHub output and input names (routes use them as `/outputs/<name>`). Here, not in spec: a workload's worker checks it without loading the schema library. */
+export const ENDPOINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

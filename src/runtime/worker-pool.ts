@@ -12,7 +12,7 @@ export function spawnWorkloadWorker(captureStdio: boolean): Worker {
     argv: [],
     stdout: captureStdio,
     stderr: captureStdio,
-    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 4 },
   });
 }
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { ENDPOINT_NAME } from '../base/index.js';
 
+export { ENDPOINT_NAME };
 /** Names end up in file paths, log lines and output names: keep them plain. */
 export const WORKLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-/** edgeHub output and input names (routes use them as `/outputs/<name>`). */
-export const ENDPOINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** IoT Hub twin keys may not contain these (design.md "Twin limits"). */
 const TWIN_KEY = /^[^.$ #]{1,128}$/;
 

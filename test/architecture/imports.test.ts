@@ -104,6 +104,18 @@ describe('import graph', () => {
     expect(upward).toEqual([]);
   });
 
+  it("keeps a workload worker lean: nothing it loads reaches the schema (zod costs ~6 MB per worker) or the host's folders", () => {
+    const reached = new Set<string>();
+    const visit = (file: string) => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const target of graph.get(file) ?? []) visit(target);
+    };
+    visit(join(SRC, 'runtime/worker/main.ts'));
+    const allowed = new Set(['runtime', 'base', 'outbox', 'errors.ts', 'durable-write.ts']);
+    expect([...reached].map((f) => relative(SRC, f)).filter((f) => !allowed.has(f.split('/')[0]!))).toEqual([]);
+  });
+
   it('finds a circle when there is one (the check itself can fail)', () => {
     const a = join(SRC, 'x/a.ts');
     const b = join(SRC, 'x/b.ts');

@@ -1,4 +1,4 @@
-import { ENDPOINT_NAME } from '../../spec/schema.js';
+import { ENDPOINT_NAME } from '../../base/index.js';
 import type { GuestMessage, LogLevel, WorkerInit } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { TokenBucket } from '../token-bucket.js';
