@@ -48,7 +48,15 @@ export interface WorkloadMeter {
 export const NO_METER: WorkloadMeter = { called: () => undefined, failed: () => undefined, restarting: () => undefined };
 
 /** A workload's status plus the gauges only metrics want (they change too often for the twin). */
-export interface WorkloadSample extends WorkloadStatus {
+/** What a workload uses now, as edgeAgent reports it for modules (listWorkloads, /metrics). */
+export interface WorkloadUsage {
+  /** Its guest's linear memory and its worker's JS heap. */
+  readonly usedMemoryBytes: number;
+  /** Time inside guest calls over the last ten seconds, as a percentage of one core. */
+  readonly usedCpuPercent: number;
+}
+
+export interface WorkloadSample extends WorkloadStatus, WorkloadUsage {
   readonly memoryBytes: number;
   /** The worker's JS heap in use (glue, host API, buffers), besides the guest's linear memory. */
   readonly heapBytes: number;

@@ -34,7 +34,7 @@ export function createMethodHandlers(supervisor: Supervisor, info: HostInfo, bro
   };
   return {
     ping: () => ok({ version: info.version, uptimeSeconds: Math.round((Date.now() - info.startedAt) / 1000) }),
-    listWorkloads: () => ok(supervisor.list()),
+    listWorkloads: () => ok(supervisor.listWithUsage()),
     listBrokerClients: () => ok(broker?.list() ?? []),
     restartWorkload: withName((name) => supervisor.restart(name)),
     stopWorkload: withName((name) => supervisor.stop(name)),

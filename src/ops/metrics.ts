@@ -95,6 +95,9 @@ export class HostMetrics {
       },
     });
     gauge('workload_memory_bytes', 'Linear memory of the running instance, as of its last call', (s) => s.memoryBytes);
+    // edgeAgent's names for a module's use (used_memory_bytes, used_cpu_percent), per workload.
+    gauge('workload_used_memory_bytes', "Memory the workload uses: its guest's linear memory and its worker's JS heap", (s) => s.usedMemoryBytes);
+    gauge('workload_used_cpu_percent', 'Time inside guest calls over the last 10 s, as a percentage of one core', (s) => s.usedCpuPercent);
     gauge('workload_heap_bytes', "JS heap in use in the workload's worker thread (glue, host API, buffers), reported every 5 s", (s) => s.heapBytes);
     gauge('outbox_unsent_bytes', 'Durable telemetry written and not yet acknowledged by edgeHub', (s) => s.outboxUnsentBytes);
   }

@@ -4,3 +4,4 @@ export { plan, describe, type Command } from './plan.js';
 export { topicMatches } from '../base/index.js';
 export { rollbackDue, type Probation } from './probation.js';
 export { KeyedLock } from './keyed-lock.js';
+export { BusyWindow } from './busy-window.js';

@@ -8,7 +8,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { rollbackDue, type Probation } from './probation.js';
 import { describe, plan, type Command } from './plan.js';
 import { DEFAULT_BACKOFF, type BackoffSettings } from './restart-policy.js';
-import { NO_METER, type TelemetrySink, type WorkloadMeter, type WorkloadSample, type WorkloadStatus } from '../base/index.js';
+import { NO_METER, type TelemetrySink, type WorkloadMeter, type WorkloadSample, type WorkloadStatus, type WorkloadUsage } from '../base/index.js';
 import { topicMatches } from '../base/index.js';
 import { Workload, type WorkloadContext } from './workload.js';
 
@@ -261,12 +261,20 @@ export class Supervisor {
 
   /** list() with the gauges metrics read at each scrape. */
   samples(): WorkloadSample[] {
-    return this.list().map((status) => ({
+    return this.listWithUsage().map((status) => ({
       ...status,
       memoryBytes: this.#workloads.get(status.name)?.memoryBytes ?? 0,
       heapBytes: this.#workloads.get(status.name)?.heapBytes ?? 0,
       outboxUnsentBytes: this.#ctx.outbox?.unsentBytes(status.name) ?? 0,
     }));
+  }
+
+  /** Each workload's status with what it uses now (listWorkloads; reported properties leave usage out). */
+  listWithUsage(): Array<WorkloadStatus & WorkloadUsage> {
+    return this.list().map((status) => {
+      const workload = this.#workloads.get(status.name);
+      return { ...status, usedMemoryBytes: (workload?.memoryBytes ?? 0) + (workload?.heapBytes ?? 0), usedCpuPercent: Math.round((workload?.usedCpuPercent ?? 0) * 10) / 10 };
+    });
   }
 
   /** Operator methods take the name's lock like any command: never half-way through an update. */

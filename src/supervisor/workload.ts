@@ -5,6 +5,7 @@ import type { Fetcher } from '../fetch/index.js';
 import { LogRing, type Logger } from '../ops/index.js';
 import type { CallStats, Effect, ExportName, Engine, Fatal, FailureReason, GuestMessage, HandlerCall, LogLevel, WorkloadInstance, WorkloadKind } from '../runtime/index.js';
 import type { WorkloadSpec } from '../spec/index.js';
+import { BusyWindow } from './busy-window.js';
 import { decideAfterExit, type BackoffSettings } from './restart-policy.js';
 import { WorkloadOutput, type OutputContext } from './workload-output.js';
 import type { WorkloadMeter, WorkloadState, WorkloadStatus } from '../base/index.js';
@@ -46,6 +47,7 @@ const MAX_HELD_CALLS = 1000;
  */
 export class Workload {
   readonly logs = new LogRing();
+  readonly #busy = new BusyWindow();
   readonly #ctx: WorkloadContext;
   readonly #log: Logger;
   readonly #meter: WorkloadMeter;
@@ -108,6 +110,11 @@ export class Workload {
   /** The running instance's worker JS heap (0 when none runs). */
   get heapBytes(): number {
     return this.#instance?.heapBytes ?? 0;
+  }
+
+  /** Time inside guest calls over the last ten seconds, as a percentage of one core. */
+  get usedCpuPercent(): number {
+    return this.#busy.percent(this.#ctx.now());
   }
 
   status(): WorkloadStatus {
@@ -347,7 +354,10 @@ export class Workload {
       },
       stdout: (line: string) => current() && this.#output.stdoutLine(line),
       stderr: (line: string) => current() && this.#guestLog(this.#kind === 'command' ? 'info' : 'warn', line),
-      called: (fn: ExportName, ok: boolean, stats: CallStats) => this.#meter.called(fn, ok, stats),
+      called: (fn: ExportName, ok: boolean, stats: CallStats) => {
+        this.#busy.add(stats.durationMs, this.#ctx.now());
+        this.#meter.called(fn, ok, stats);
+      },
       requestFailed: (error: string) => current() && this.#warnInStatus(`an http request failed, answered 500: ${error}`),
       ended: (fatal: Fatal | undefined) => {
         if (!current() || !fatal) return;

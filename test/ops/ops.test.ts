@@ -26,7 +26,7 @@ describe('logger', () => {
 describe('Operations (metrics and health endpoint)', () => {
   const sample = (name: string, status: string) => ({
     name, status, digest: null, kind: 'handler', since: '', restarts: 0, lastError: null, lastExitReason: null, lastExitCode: null,
-    nextRestartAt: null, rolledBackFrom: null, desiredVersion: null, messagesSent: 7, messagesRefused: 0, messagesDropped: 0, memoryBytes: 65536, heapBytes: 1024, outboxUnsentBytes: 0,
+    nextRestartAt: null, rolledBackFrom: null, desiredVersion: null, messagesSent: 7, messagesRefused: 0, messagesDropped: 0, memoryBytes: 65536, heapBytes: 1024, outboxUnsentBytes: 0, usedMemoryBytes: 66560, usedCpuPercent: 12.5,
   });
   const labels = { iothub: 'hub.example', edge_device: 'dev1', instance_number: 'i-1' };
 
@@ -59,6 +59,8 @@ describe('Operations (metrics and health endpoint)', () => {
     meter.failed('trap');
     meter.restarting('trap');
     let samples = parseExposition(await ops.metrics.metrics());
+    expect(sampleValue(samples, 'wasmhost_workload_used_memory_bytes', { workload: 'a' })).toBe(66560);
+    expect(sampleValue(samples, 'wasmhost_workload_used_cpu_percent', { workload: 'a' })).toBe(12.5);
     expect(sampleValue(samples, 'wasmhost_workload_call_duration_seconds_count', { workload: 'a', export: 'on-timer' })).toBe(2);
     expect(sampleValue(samples, 'wasmhost_workload_call_duration_seconds_sum', { workload: 'a', export: 'on-timer' })).toBeCloseTo(0.006);
     expect(sampleValue(samples, 'wasmhost_workload_call_errors_total', { workload: 'a', export: 'on-timer' })).toBe(1);

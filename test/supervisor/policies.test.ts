@@ -1,4 +1,4 @@
-import { decideAfterExit, topicMatches } from '../../dist/supervisor/index.js';
+import { BusyWindow, decideAfterExit, topicMatches } from '../../dist/supervisor/index.js';
 
 describe('decideAfterExit (restart policy)', () => {
   const backoff = { baseMs: 1000, maxMs: 300_000, resetAfterMs: 600_000 };
@@ -30,4 +30,17 @@ describe('topicMatches', () => {
     ['a/b', 'a/b/c', false],
     ['a/+', 'a', false],
   ])('%s vs %s -> %s', (filter, topic, expected) => expect(topicMatches(filter, topic)).toBe(expected));
+});
+
+describe('BusyWindow (used_cpu_percent)', () => {
+  it('is the time inside calls over the last ten seconds, as a percentage of one core; old seconds fall out', () => {
+    const w = new BusyWindow();
+    w.add(500, 1_000);
+    w.add(500, 5_500);
+    expect(w.percent(6_000)).toBeCloseTo(10);
+    expect(w.percent(11_200)).toBeCloseTo(5); // the second at 1 s has left the window
+    expect(w.percent(60_000)).toBe(0);
+    w.add(50_000, 60_000);
+    expect(w.percent(60_000)).toBe(100); // never above one core
+  });
 });
