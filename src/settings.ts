@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { FetchSettings } from './fetch/index.js';
 import type { FsyncPolicy } from './outbox/index.js';
-import { parseLogLevel } from './ops/index.js';
+import { parseLogLevel } from './ops/logger.js';
 import type { LogLevel } from './base/index.js';
 
 /** Host settings: environment variables from the deployment manifest, never the twin (design.md). */

@@ -28,5 +28,8 @@ export interface CallStats {
   memoryBytes: number;
 }
 
+/** edgeHub's largest message (256 KB): the most a workload may send in one. */
+export const EDGEHUB_MAX_MESSAGE_BYTES = 256 * 1024;
+
 /** edgeHub output and input names (routes use them as `/outputs/<name>`). Here, not in spec: a workload's worker checks it without loading the schema library. */
 export const ENDPOINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -1,13 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { errorText, isWasmhostError } from '../errors.js';
-import { runCommand } from './run.js';
-import { inspectCommand } from './inspect.js';
-import { validateCommand } from './validate.js';
-import { startCommand } from './start.js';
-import { pushCommand } from './push.js';
-import { pullCommand } from './pull.js';
-import { buildCommand, newCommand, testCommand } from './devloop.js';
 
 const USAGE = `usage: wasmhost <command>
   start                                   run the host (IoT Edge mode when IOTEDGE_* is set, else local mode)
@@ -26,16 +19,22 @@ const USAGE = `usage: wasmhost <command>
 
 export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const commands: Record<string, (args: string[]) => Promise<number>> = {
-  start: () => startCommand(VERSION),
-  run: runCommand,
-  validate: validateCommand,
-  inspect: inspectCommand,
-  push: pushCommand,
-  pull: pullCommand,
-  new: newCommand,
-  build: buildCommand,
-  test: testCommand,
+type Command = (args: string[]) => Promise<number>;
+
+/** Loaded when named: `run` must not pay for the IoT Edge SDK, the broker or OpenTelemetry that `start` loads. */
+const commands: Record<string, () => Promise<Command>> = {
+  start: async () => {
+    const { startCommand } = await import('./start.js');
+    return () => startCommand(VERSION);
+  },
+  run: async () => (await import('./run.js')).runCommand,
+  validate: async () => (await import('./validate.js')).validateCommand,
+  inspect: async () => (await import('./inspect.js')).inspectCommand,
+  push: async () => (await import('./push.js')).pushCommand,
+  pull: async () => (await import('./pull.js')).pullCommand,
+  new: async () => (await import('./devloop.js')).newCommand,
+  build: async () => (await import('./devloop.js')).buildCommand,
+  test: async () => (await import('./devloop.js')).testCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -48,12 +47,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const command = commands[name];
-  if (!command) {
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!load) {
     process.stderr.write(`wasmhost: unknown command ${JSON.stringify(name)}\n${USAGE}\n`);
     return 2;
   }
-  return command(rest);
+  return (await load())(rest);
 }
 
 main(process.argv.slice(2)).then(

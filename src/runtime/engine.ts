@@ -46,9 +46,15 @@ export class Engine {
     if (compiled.meta.kind === 'http' && !options.listen) {
       throw new WasmhostError('WH_ERR_LISTEN_REQUIRED', 'an http workload (wasi:http/incoming-handler) needs capabilities.listen.port to be served on');
     }
-    const moduleSource = { dir: compiled.dir, files: compiled.meta.coreModules, memoryMb: options.memoryMb };
-    const modules = await this.#workers.coreModules(moduleSource);
+    // The worker boots (a thread, preview2-shim) while the core modules compile: neither waits for the other.
     const worker = this.#workers.take(options.inheritStdio === true);
+    let modules;
+    try {
+      modules = await this.#workers.coreModules({ dir: compiled.dir, files: compiled.meta.coreModules, memoryMb: options.memoryMb });
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
     return WorkloadInstance.start({ ...options, compiled, modules }, listener, worker);
   }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ENDPOINT_NAME } from '../base/index.js';
+import { EDGEHUB_MAX_MESSAGE_BYTES, ENDPOINT_NAME } from '../base/index.js';
 
-export { ENDPOINT_NAME };
+export { EDGEHUB_MAX_MESSAGE_BYTES, ENDPOINT_NAME };
 /** Names end up in file paths, log lines and output names: keep them plain. */
 export const WORKLOAD_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** IoT Hub twin keys may not contain these (design.md "Twin limits"). */
@@ -10,7 +10,6 @@ const TWIN_KEY = /^[^.$ #]{1,128}$/;
 /** jco treats guest pointers as signed 32-bit: stay well below 2 GiB (field notes). */
 export const MAX_MEMORY_MB = 1024;
 /** edgeHub refuses messages above 256 KB. */
-export const EDGEHUB_MAX_MESSAGE_BYTES = 256 * 1024;
 
 const stringMap = (maxEntries: number, maxValue: number) =>
   z.record(z.string(), z.string().max(maxValue)).superRefine((m, ctx) => {

@@ -114,4 +114,10 @@ describe('WASI preview1 programs, under wasmhost run and as command workloads', 
     expect(cliRun({ guest: 'p1-paths', storage: true })).toEqual({ lines: expected, code: 0 });
     expect((await workloadRun({ guest: 'p1-paths', storage: true })).lines).toEqual(expected);
   }, 60_000);
+
+  it('stdin: a workload reads end-of-file at once (never the module\'s stdin); wasmhost run passes its own through', async () => {
+    expect((await workloadRun({ guest: 'p1-stdin' })).lines).toEqual(['read 0 bytes (last read 0)']);
+    const r = spawnSync(process.execPath, [CLI, 'run', guestPath('p1-stdin')], { env: { PATH: process.env.PATH, WASMHOST_DATA_DIR: tmp.path }, input: 'hello\n', encoding: 'utf8' });
+    expect(r.stdout).toBe('read 6 bytes (last read 0)\n');
+  }, 60_000);
 });

@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { cli, io } from '@bytecodealliance/preview2-shim';
 import { TokenBucket } from '../token-bucket.js';
 import type { WorkerInit, WorkerToHost } from '../protocol.js';
 import type { EffectBuffer } from './effects.js';
@@ -115,4 +116,34 @@ function redirect(target: NodeJS.WriteStream, sink: (chunk: string | Uint8Array)
 
 function stripCr(line: string): string {
   return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+interface OutputStreamMethods {
+  checkWrite(): bigint;
+  flush(): void;
+  blockingFlush(): void;
+}
+
+/** What check-write allows at once on stdout/stderr (WASI lets a stream say how much it takes now). */
+const STDIO_WRITE_BYTES = 1n << 20n;
+
+/**
+ * preview2-shim writes stdout and stderr in this thread (to process.stdout/stderr, redirected above, so
+ * synchronously), but answers check-write and flush on them through its I/O thread: the first
+ * `printf` of a guest started that thread (~90 ms and an isolate). Those answers are known here: room
+ * to write, and nothing to flush.
+ */
+export function answerStdioLocally(): void {
+  const stdio = new Set<unknown>([cli.stdout.getStdout(), cli.stderr.getStderr()]);
+  const proto = (io as unknown as { streams: { OutputStream: { prototype: OutputStreamMethods } } }).streams.OutputStream.prototype;
+  const { checkWrite, flush, blockingFlush } = proto;
+  proto.checkWrite = function (this: OutputStreamMethods) {
+    return stdio.has(this) ? STDIO_WRITE_BYTES : checkWrite.call(this);
+  };
+  proto.flush = function (this: OutputStreamMethods) {
+    if (!stdio.has(this)) flush.call(this);
+  };
+  proto.blockingFlush = function (this: OutputStreamMethods) {
+    if (!stdio.has(this)) blockingFlush.call(this);
+  };
 }

@@ -19,7 +19,7 @@ import { enforceStorageQuota } from './storage-quota.js';
 import { clampReads } from './io-clamp.js';
 import { fixFilesystem } from './filesystem-fixes.js';
 import { withMessageTrace } from './trace-context.js';
-import { captureGuestStdio, passGuestStdioThrough } from './guest-stdio.js';
+import { answerStdioLocally, captureGuestStdio, passGuestStdioThrough } from './guest-stdio.js';
 
 type GuestFn = (...args: unknown[]) => unknown;
 type Exports = Record<string, Record<string, GuestFn> | undefined>;
@@ -79,6 +79,7 @@ type Instantiate = (get: (name: string) => WebAssembly.Module, imports: unknown,
 async function prepare(): Promise<() => Exports> {
   clampReads();
   fixFilesystem();
+  answerStdioLocally();
   const data = init.preopens['/data'];
   if (data && init.storageQuotaBytes) enforceStorageQuota(data, init.storageQuotaBytes, (detail) => effects.refuse('storage', 'quota', detail));
   const kv = init.kvDir ? new KvStore(init.kvDir) : undefined;

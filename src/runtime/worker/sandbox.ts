@@ -1,4 +1,4 @@
-import { cli, http } from '@bytecodealliance/preview2-shim';
+import { cli, http, io } from '@bytecodealliance/preview2-shim';
 import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
 import type { WorkerInit } from '../protocol.js';
 import type { EffectBuffer } from './effects.js';
@@ -35,7 +35,8 @@ export function wasiImports(init: WorkerInit, effects: EffectBuffer): Record<str
   const initialCwd = init.preopens['/data'] ? '/data' : '/';
   const environment = { ...(cli as unknown as { environment: object }).environment, initialCwd: () => initialCwd };
   const shim = new WASIShim({
-    cli: { ...cli, exit, environment },
+    // `wasmhost run` passes its stdin through, as wasmtime run does; a workload has none.
+    cli: { ...cli, exit, environment, ...(init.captureStdio ? { stdin: { getStdin: emptyStdin } } : {}) },
     sandbox: { preopens: init.preopens, env: init.env, args: [init.workload, ...init.args], enableNetwork: false },
   } as ConstructorParameters<typeof WASIShim>[0]);
   const imports = shim.getImportObject() as Record<string, unknown>;
@@ -50,6 +51,24 @@ export function wasiImports(init: WorkerInit, effects: EffectBuffer): Record<str
     },
   };
   return imports;
+}
+
+type Stream = Record<'read' | 'blockingRead' | 'skip' | 'blockingSkip', () => never>;
+let stdin: Stream | undefined;
+
+/**
+ * A workload has no stdin: it reads end-of-file at once. (The shim's own would be the module's stdin,
+ * made through its I/O thread, which the adapter of every preview1 program asks for at start: ~90 ms
+ * and an isolate per workload.)
+ */
+function emptyStdin(): Stream {
+  if (stdin) return stdin;
+  const closed = (): never => {
+    throw { tag: 'closed' };
+  };
+  const { InputStream } = (io as unknown as { streams: { InputStream: new () => Stream } }).streams;
+  stdin = Object.assign(new InputStream(), { read: closed, blockingRead: closed, skip: closed, blockingSkip: closed });
+  return stdin;
 }
 
 /**
