@@ -107,6 +107,7 @@ it(`desired documents and patches: ${ITERATIONS} of each, seed ${SEED}, nothing 
 it(`method payloads: ${ITERATIONS} per method, seed ${SEED}, every refusal coded`, async () => {
   const supervisor = {
     list: () => [],
+    listWithUsage: () => [],
     names: () => ['filter'],
     logs: () => [{ time: Date.now(), level: 'info', text: 'x'.repeat(99) }],
     restart: async () => undefined,
