@@ -108,3 +108,7 @@ setInterval(() => {
 setInterval(() => send({ type: 'stats', rssBytes: process.memoryUsage.rss() }), STATS_MS).unref();
 // The host is gone (or closed us): so are we. Our workers' outboxes stay on disk for the next host.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal signals the whole process group: the host stops its workloads gracefully and
+// then closes us; ending here first would fail their last calls.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);

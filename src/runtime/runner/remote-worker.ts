@@ -1,4 +1,4 @@
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { ACKED, CAP, WRITTEN } from '../../outbox/format.js';
 import type { HostToWorker } from '../protocol.js';
 import { RUNNER_CRASHED, type WorkerPort } from '../worker-port.js';
@@ -40,7 +40,8 @@ export class RemoteWorker extends EventEmitter implements WorkerPort {
 
   async terminate(): Promise<void> {
     if (this.#exited) return;
-    const exited = once(this, 'exit');
+    // Not events.once: it would reject on the 'error' a dying runner emits first.
+    const exited = new Promise<void>((resolve) => this.once('exit', () => resolve()));
     this.send({ type: 'terminate', id: this.id });
     await exited;
   }
