@@ -12,7 +12,11 @@ interface OutputStream {
 interface OutgoingBody {
   write(): OutputStream;
 }
+interface IncomingRequest {
+  consume(): { stream(): { [Symbol.dispose](): void } };
+}
 interface ShimTypes {
+  IncomingRequest: { prototype: IncomingRequest };
   Fields: { fromList(entries: Array<[string, Uint8Array]>): unknown };
   OutgoingResponse: new (headers: unknown) => { setStatusCode(code: number): void; body(): OutgoingBody };
   OutgoingBody: { finish(body: OutgoingBody, trailers: undefined): void };
@@ -21,6 +25,29 @@ interface ShimTypes {
 /** Node-only: the package's type conditions resolve to its browser build, which has no server. */
 const { HTTPServer, types } = http as unknown as { HTTPServer: new (handler: { handle: Handle }) => ShimServer; types: ShimTypes };
 const encoder = new TextEncoder();
+
+/** Requests whose body the guest took (its stream is the guest's to drop, or the GC's). */
+const consumed = new WeakSet<object>();
+const consume = types.IncomingRequest.prototype.consume;
+types.IncomingRequest.prototype.consume = function (this: IncomingRequest) {
+  consumed.add(this);
+  return consume.call(this);
+};
+
+/**
+ * preview2-shim keeps each request's body stream (and Node's IncomingMessage) in its I/O thread until
+ * the stream is dropped. A guest that never reads the body (any GET to a fetch-event handler) never
+ * makes that stream, so nothing dropped it: ~2.7 KB a request stayed for good (soak, issue 12). Once the
+ * guest is done with a request, an untaken body is taken and dropped here.
+ */
+function releaseBody(request: unknown): void {
+  if (typeof request !== 'object' || request === null || consumed.has(request)) return;
+  try {
+    (request as IncomingRequest).consume().stream()[Symbol.dispose]();
+  } catch {
+    // not the shim's request, or its stream is gone already: nothing is held
+  }
+}
 
 /** Answers a request the guest failed on, unless the guest had answered it already. */
 function answerFailure(responseOut: unknown): void {
@@ -62,6 +89,8 @@ export function serveHttp(handler: { handle: Handle }, port: number, host: strin
       } catch (err) {
         answerFailure(responseOut); // the instance was this request's alone: the next one is fresh
         hooks.end(err);
+      } finally {
+        releaseBody(request);
       }
     },
   });

@@ -15,6 +15,13 @@ const Base = workerThreads.Worker;
 /** preview2-shim's I/O thread (its synckit worker). */
 const IO_THREAD = /\/worker-thread\.bundle\.js$/;
 
+let started: InstanceType<typeof Base> | undefined;
+
+/** The shim's I/O thread of this worker, once it has started (diagnostics: its heap is nobody else's). */
+export function ioThread(): InstanceType<typeof Base> | undefined {
+  return started;
+}
+
 const guarded = (options: WorkerOptions): WorkerOptions => ({ ...options, execArgv: [...(options.execArgv ?? []), '--import', GUARD] });
 
 /**
@@ -53,6 +60,7 @@ class LazyWorker extends EventEmitter {
     for (const event of ['message', 'messageerror', 'error', 'online', 'exit']) worker.on(event, (...args: unknown[]) => this.emit(event, ...args));
     if (!this.#referenced) worker.unref();
     this.#worker = worker;
+    started = worker;
     return worker;
   }
 }
