@@ -149,12 +149,13 @@ describe('supervisor with hostile guests beside a healthy one', () => {
 });
 
 describe('supervisor lifecycle', () => {
-  it('reports what each workload uses, as edgeAgent names it: a busy one uses CPU, an idle one none', async () => {
+  it('reports what each workload uses, as edgeAgent names it: a busy one uses CPU, an idle one next to none', async () => {
     await apply({ busy: { source: 'file://burst.wasm', timerMs: 20, limits: { messagesPerSecond: 100_000 } }, still: { source: 'file://echo.wasm' } });
     const usage = (name: string) => supervisor.listWithUsage().find((w) => w.name === name);
     const busy = await waitFor('busy using CPU', () => ((usage('busy')?.usedCpuPercent ?? 0) > 1 ? usage('busy') : undefined), 15_000);
     expect(busy.usedMemoryBytes).toBeGreaterThanOrEqual(65536); // its linear memory at least
-    expect(usage('still')).toMatchObject({ status: 'running', usedCpuPercent: 0 });
+    expect(usage('still')).toMatchObject({ status: 'running' });
+    expect(usage('still')!.usedCpuPercent).toBeLessThan(1); // its init only
     expect(usage('still')!.usedMemoryBytes).toBeGreaterThan(0);
     await apply({});
   });
