@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { treeCpuSeconds, treeRssMb } from '../test-support/process-tree.mjs';
 import { guest } from './edge.mjs';
-import { settle } from './stats.mjs';
+import { owned, settle } from './stats.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const WINDOW_S = Number(process.env.SCALE_WINDOW_SECONDS ?? 20);
@@ -36,7 +36,7 @@ async function measure(kind, count) {
   // The compile cache is filled first (as on a device after its first start): the transpiler process,
   // ~100-250 MB while it lives, is not part of the steady state measured here.
   spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'inspect', join(dir, source.source.slice('file://'.length))], { env, stdio: 'ignore' });
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], { env, stdio: ['ignore', 'pipe', 'inherit'] }));
   const arrivals = new Map(); // workload -> [ms]
   let buffer = '';
   child.stdout.on('data', (chunk) => {

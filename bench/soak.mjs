@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
 import { freePort } from '../test-support/free-port.mjs';
 import { treeRssMb } from '../test-support/process-tree.mjs';
+import { owned } from './stats.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 60);
@@ -84,7 +85,7 @@ async function soak(mode) {
     writeFileSync(join(dir, 'desired.json'), JSON.stringify(desired));
     Object.assign(env, { WASMHOST_DESIRED_FILE: join(dir, 'desired.json'), WASMHOST_ADMIN_PORT: '0' });
   }
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
   const requests = setInterval(() => void fetch(`http://127.0.0.1:${webPort}/soak`).then((r) => r.arrayBuffer()).catch(() => undefined), 1000 / RPS);
   const samples = [];
   const started = Date.now();

@@ -14,3 +14,17 @@ export const settle = async (ms) => {
 export function report(title, rows) {
   return [`### ${title}`, '', '| measure | wasmhost (median) | baseline, same run | ratio |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`), ''].join('\n');
 }
+
+/** Module processes a benchmark started: ended with it, even when it is interrupted (Ctrl-C, kill). */
+const started = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of started) child.kill('SIGTERM');
+    process.exit(130);
+  });
+}
+export function owned(child) {
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
