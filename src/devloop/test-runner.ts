@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -61,30 +60,20 @@ export interface TestReport {
 const encoder = new TextEncoder();
 const asBody = (value: unknown): Uint8Array => encoder.encode(typeof value === 'string' ? value : JSON.stringify(value));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 /** One test's guest: a fresh instance (and kv) in the same sandbox, host API and limits as the host's. */
 class Harness {
   observed: Observed = { telemetry: [], publishes: [] };
   instance: WorkloadInstance | undefined;
-  port = 0;
   readonly #kvDir = mkdtempSync(join(tmpdir(), 'wasmhost-test-kv-'));
 
   constructor(private readonly engine: Engine, private readonly compiled: CompiledComponent, private readonly project: Project, private readonly test: TestCase) {}
 
   async start(): Promise<void> {
     await this.instance?.stop();
-    if (this.compiled.meta.kind === 'http') this.port ||= await freePort();
     this.instance = await this.engine.start(this.compiled, {
       workload: this.project.name, memoryMb: this.test.memoryMb ?? 128, callTimeoutMs: 10_000, messagesPerSecond: 1000, maxMessageBytes: 262_144,
       config: this.test.config ?? {}, env: this.test.env ?? {}, args: this.test.args ?? [], preopens: {}, allowedHosts: [], kvDir: this.#kvDir,
-      listen: this.port ? { port: this.port, host: '127.0.0.1' } : undefined,
+      listen: this.compiled.meta.kind === 'http' ? { port: 0, host: '127.0.0.1' } : undefined,
     }, {
       effects: (effects) => effects.forEach((e) => this.#effect(e)),
       // A command's stdout lines are its telemetry, on an output named after the workload (as in the host).
@@ -98,6 +87,10 @@ class Harness {
   #effect(e: Effect): void {
     if (e.type === 'telemetry') this.observed.telemetry.push({ output: e.output, body: bodyValue(e.msg.body) });
     else if (e.type === 'publish') this.observed.publishes.push({ topic: e.topic, body: bodyValue(e.msg.body) });
+  }
+
+  get port(): number | undefined {
+    return this.instance?.httpPort;
   }
 
   async call(call: HandlerCall): Promise<string | undefined> {

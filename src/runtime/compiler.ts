@@ -4,7 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WasmhostError } from '../errors.js';
 import { assertBounded, assertWasm } from './binary.js';
-import { holdOpen } from './hold-open.js';
+import { endChild, holdOpen } from './hold-open.js';
 import { packageVersion } from './package-root.js';
 import { COMPILE_FORMAT, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
 
@@ -51,11 +51,8 @@ export class Compiler {
     clearTimeout(this.#idleTimer);
     const worker = this.#worker;
     this.#worker = undefined;
-    if (!worker || worker.exitCode !== null || worker.signalCode !== null) return;
-    const exited = new Promise((resolve) => worker.once('exit', resolve));
-    holdOpen(worker, true); // wait for its end even when nothing else keeps this process going
-    worker.kill('SIGKILL'); // nothing of its is worth waiting for: a half-written output is a temporary folder
-    await exited;
+    // Nothing of its is worth waiting for: a half-written output is a temporary folder.
+    if (worker) await endChild(worker, () => worker.kill('SIGKILL'));
   }
 
   async #compileOnce(bytes: Uint8Array, digest: string, dir: string): Promise<CompiledComponent> {

@@ -33,6 +33,11 @@ export class HttpFront {
     return front;
   }
 
+  /** The port it listens on (the one asked for, or the one the system gave for port 0). */
+  get port(): number {
+    return (this.#server.address() as { port: number }).port;
+  }
+
   async close(): Promise<void> {
     this.#agent.destroy();
     this.#server.closeAllConnections();

@@ -182,6 +182,11 @@ export class WorkloadInstance {
     return this.#heapBytes;
   }
 
+  /** http workloads: the port the host serves it on (the system's choice when `listen.port` is 0). */
+  get httpPort(): number | undefined {
+    return this.#front?.port;
+  }
+
   /** Calls queued or running, plus an http request in the guest. */
   get queued(): number {
     return this.#queue.length + this.#inFlight.length + (this.#serving ? 1 : 0);

@@ -1,10 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { WasmhostError } from '../../errors.js';
 import type { WorkerSource } from '../worker-port.js';
 import type { HostToRunner, RunnerToHost } from './protocol.js';
-import { holdOpen } from '../hold-open.js';
+import { endChild, holdOpen } from '../hold-open.js';
 import { RemoteWorker } from './remote-worker.js';
 import { RELAY_MS } from './timing.js';
 
@@ -103,12 +102,7 @@ export class RunnerWorkers implements WorkerSource {
     clearInterval(this.#relay);
     const child = this.#child;
     if (!child?.alive) return;
-    const exited = once(child.process, 'exit');
-    holdOpen(child.process, true); // wait for its end even when nothing else keeps this process going
-    child.process.disconnect(); // the runner ends itself on disconnect
-    const timer = setTimeout(() => child.process.kill('SIGKILL'), CLOSE_GRACE_MS);
-    await exited;
-    clearTimeout(timer);
+    await endChild(child.process, () => child.process.disconnect(), CLOSE_GRACE_MS); // the runner ends itself on disconnect
   }
 
   #ended(child: RunnerChild): void {

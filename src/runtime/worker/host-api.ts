@@ -22,7 +22,6 @@ const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['trace', 'debug', 'info',
  */
 export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore | undefined, log: GuestLog, outbox?: OutboxWriter): Record<string, unknown> {
   const budget = new TokenBucket(init.messagesPerSecond);
-  const config = new Map(init.config);
 
   const checkMessage = (what: 'telemetry' | 'publish', msg: GuestMessage): GuestMessage => {
     const problem = messageProblem(msg, init.maxMessageBytes);
@@ -52,10 +51,7 @@ export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore
         effects.push({ type: 'publish', topic, msg: checkMessage('publish', msg) });
       },
     },
-    'edge:host/config': {
-      get: (key: string): string | undefined => config.get(key),
-      getAll: (): Array<[string, string]> => init.config,
-    },
+    'edge:host/config': configImports(init),
     'edge:host/log': {
       log(level: string, message: string): void {
         log(LEVELS.has(level) ? (level as LogLevel) : 'info', message);
@@ -63,6 +59,12 @@ export function hostImports(init: WorkerInit, effects: EffectBuffer, kv: KvStore
     },
     'edge:host/kv': kvImports(kv),
   };
+}
+
+/** The workload's config as a guest reads it: edge:host/config, and wasi:config/store (the same shape). */
+export function configImports(init: WorkerInit): { get(key: string): string | undefined; getAll(): Array<[string, string]> } {
+  const config = new Map(init.config);
+  return { get: (key) => config.get(key), getAll: () => init.config };
 }
 
 function kvImports(kv: KvStore | undefined): Record<string, unknown> {

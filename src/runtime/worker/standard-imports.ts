@@ -1,6 +1,7 @@
 import type { WorkerInit } from '../protocol.js';
 import type { KvStore } from './kv-store.js';
 import type { GuestLog } from './guest-log.js';
+import { configImports } from './host-api.js';
 
 /**
  * The standard WASI interfaces wasmCloud and Spin components import (design.md "Portable guests"),
@@ -9,14 +10,9 @@ import type { GuestLog } from './guest-log.js';
  * one implementation serves every version with the same shape (wasi:config's three).
  */
 export function standardImports(init: WorkerInit, kv: KvStore | undefined, log: GuestLog): Record<string, unknown> {
-  const config = new Map(init.config);
-  const keyvalue = keyvalueImports(kv);
   return {
-    ...keyvalue,
-    'wasi:config/store': {
-      get: (key: string): string | undefined => config.get(key),
-      getAll: (): Array<[string, string]> => init.config,
-    },
+    ...keyvalueImports(kv),
+    'wasi:config/store': configImports(init),
     'wasi:logging/logging': {
       log(level: string, context: string, message: string): void {
         log(LOGGING_LEVELS[level] ?? 'info', context ? `${context}: ${message}` : message);
