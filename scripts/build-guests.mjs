@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { GUEST_WORLDS, writeGuestWit } from '../dist/devloop/guest-wit.js';
+import { GUEST_WORLDS, writeGuestWit, writeOperatorWit } from '../dist/devloop/guest-wit.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'guest-modules');
@@ -71,6 +71,27 @@ for (const [name, world] of [['temperature-sensor', 'workload'], ['threshold-fil
     } finally {
       rmSync(tmp, { force: true });
       if (own) rmSync(witPath, { recursive: true, force: true });
+    }
+  });
+}
+
+// Azure IoT Operations operators (wasm-graph:processor@1.1.0), each against a world exporting its operators.
+const OPERATOR_GUESTS = { 'graph-temperature': ['map', 'filter', 'branch', 'accumulate'], 'graph-window': ['delay'] };
+const operatorDir = join(witDir, 'aio', 'wasm-graph-processor-1.1.0');
+const operatorWit = readdirSync(operatorDir).map((f) => join(operatorDir, f));
+for (const [name, operators] of Object.entries(OPERATOR_GUESTS)) {
+  const entry = join(src, name, 'index.ts');
+  await guest(name, [entry, ...operatorWit], async () => {
+    const { componentize } = await import('@bytecodealliance/componentize-js');
+    const tmp = join(out, `.${name}.js`);
+    writeFileSync(tmp, ts.transpileModule(readFileSync(entry, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText);
+    const witPath = join(out, `.${name}-wit`);
+    writeOperatorWit(witPath, name, operators);
+    try {
+      return (await componentize({ sourcePath: tmp, witPath, worldName: name, disableFeatures: ['http', 'stdio'] })).component;
+    } finally {
+      rmSync(tmp, { force: true });
+      rmSync(witPath, { recursive: true, force: true });
     }
   });
 }

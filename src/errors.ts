@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   WH_ERR_EXIT: { status: 500, text: 'guest exited' },
   WH_ERR_CLI_USAGE: { status: 400, text: 'usage' },
   WH_ERR_BUILD_FAILED: { status: 400, text: 'the workload could not be built' },
+  WH_ERR_GRAPH_INVALID: { status: 400, text: 'invalid data flow graph' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,3 +2,4 @@ export { EDGEHUB_MAX_MESSAGE_BYTES, ENDPOINT_NAME, type CallStats, type ExportNa
 export { bodyText, isTextContentType, type OutboundMessage, type TelemetrySink } from './telemetry.js';
 export { NO_METER, type WorkloadMeter, type WorkloadSample, type WorkloadState, type WorkloadStatus, type WorkloadUsage } from './status.js';
 export { topicMatches } from './topics.js';
+export { OPERATOR_TYPES, operatorExports, type GraphMeasurements, type GraphNodePlan, type OperatorCounter, type OperatorHistogram, type GraphNodeType, type GraphPlan, type NodeOutcome, type OperatorType } from './graph.js';

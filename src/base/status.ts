@@ -1,4 +1,5 @@
 import type { CallStats, ExportName, FailureReason, WorkloadKind } from './workload-types.js';
+import type { GraphMeasurements } from './graph.js';
 
 /**
  * Lifecycle of a supervised workload (edgeAgent's vocabulary where it fits):
@@ -43,9 +44,11 @@ export interface WorkloadMeter {
   failed(reason: FailureReason): void;
   /** A restart was scheduled after an exit for this reason. */
   restarting(reason: FailureReason): void;
+  /** A graph workload's per-node counts and its operators' own metrics, since the last batch. */
+  graph(measured: GraphMeasurements): void;
 }
 
-export const NO_METER: WorkloadMeter = { called: () => undefined, failed: () => undefined, restarting: () => undefined };
+export const NO_METER: WorkloadMeter = { called: () => undefined, failed: () => undefined, restarting: () => undefined, graph: () => undefined };
 
 /** A workload's status plus the gauges only metrics want (they change too often for the twin). */
 /** What a workload uses now, as edgeAgent reports it for modules (listWorkloads, /metrics). */

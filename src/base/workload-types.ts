@@ -4,7 +4,7 @@
  * Nothing here imports anything, so every folder may depend on it.
  */
 
-export type WorkloadKind = 'handler' | 'command' | 'http';
+export type WorkloadKind = 'handler' | 'command' | 'http' | 'graph';
 
 /** Why a workload instance ended. `crash`: the process running it died (a V8 fatal error, a signal). */
 export type FailureReason = 'oom' | 'timeout' | 'trap' | 'exit' | 'budget' | 'init-failed' | 'crash';

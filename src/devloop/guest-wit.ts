@@ -47,3 +47,19 @@ export function writeGuestWit(dir: string, world: string, body = GUEST_WORLDS[wo
   const host = readFileSync(join(WIT, 'host.wit'), 'utf8');
   writeFileSync(join(dir, 'host.wit'), body ? `${host}\nworld ${world} {\n  ${body}\n}\n` : host);
 }
+
+/** AIO's operator WIT, vendored unchanged (wit/aio/README.md). */
+const OPERATOR_WIT = join(WIT, 'aio', 'wasm-graph-processor-1.1.0');
+
+/**
+ * Writes the WIT an Azure IoT Operations operator builds against into `dir`: the wasm-graph:processor
+ * package plus `world <name>` importing the host interfaces and exporting `operators`. The package
+ * names an interface `map`, a keyword of today's WIT parsers, so the copy spells it `%map` (the same
+ * name: `%` only escapes it).
+ */
+export function writeOperatorWit(dir: string, world: string, operators: readonly string[]): void {
+  rmSync(dir, { recursive: true, force: true });
+  copyPackage(OPERATOR_WIT, dir, (text) => text.replace(/^interface map \{/m, 'interface %map {').replace(/export map;/g, 'export %map;'));
+  const exports = operators.map((op) => `  export %${op};`).join('\n');
+  writeFileSync(join(dir, 'zz-world.wit'), `world ${world} {\n  import state-store;\n  import logger;\n  import metrics;\n${exports}\n}\n`);
+}

@@ -104,7 +104,7 @@ export class Fetcher {
       allowHttp: this.settings.allowHttp,
       timeoutMs: this.#timeout,
     });
-    const layer = await client.resolveWasmLayer(repository, reference);
+    const layer = await client.resolveLayer(repository, reference);
     const what = `oci://${registry}/${repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
     if (pinned && layer.digest !== pinned) {
       throw new WasmhostError('WH_ERR_DIGEST_MISMATCH', `${what} has wasm layer sha256 ${layer.digest}, expected ${pinned}`);

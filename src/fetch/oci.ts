@@ -11,6 +11,9 @@ export const WASM_LAYER_TYPES: ReadonlySet<string> = new Set([
   'application/vnd.module.wasm.content.layer.v1+wasm',
   'application/vnd.bytecodealliance.wasm.component.layer.v0+wasm',
 ]);
+/** Azure IoT Operations' data flow graph artifact: this config type, the graph's YAML as its layer. */
+export const AIO_GRAPH_CONFIG = 'application/vnd.microsoft.aio.graph.v1+yaml';
+const YAML_LAYER_TYPES: ReadonlySet<string> = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', AIO_GRAPH_CONFIG]);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -64,8 +67,8 @@ export class RegistryClient {
     return url;
   }
 
-  /** The wasm layer of `repository:reference`: its digest (hex) and size. */
-  async resolveWasmLayer(repository: string, reference: string): Promise<{ digest: string; size: number; mediaType: string }> {
+  /** The wasm layer of `repository:reference` (or an AIO graph artifact's YAML): its digest (hex) and size. */
+  async resolveLayer(repository: string, reference: string): Promise<{ digest: string; size: number; mediaType: string }> {
     let manifest = await this.#manifest(repository, reference);
     if (manifest.mediaType === OCI_INDEX || Array.isArray(manifest.manifests)) {
       const entries = (manifest.manifests ?? []) as Descriptor[];
@@ -74,7 +77,8 @@ export class RegistryClient {
       manifest = await this.#manifest(repository, pick.digest);
     }
     const layers = (manifest.layers ?? []) as Descriptor[];
-    const layer = layers.find((l) => WASM_LAYER_TYPES.has(l.mediaType));
+    const isGraph = (manifest.config as Descriptor | undefined)?.mediaType === AIO_GRAPH_CONFIG || manifest.artifactType === AIO_GRAPH_CONFIG;
+    const layer = layers.find((l) => WASM_LAYER_TYPES.has(l.mediaType) || (isGraph && YAML_LAYER_TYPES.has(l.mediaType)));
     if (!layer) {
       throw new FetchError(`${repository}:${reference} has no wasm layer (layer types: ${layers.map((l) => l.mediaType).join(', ') || 'none'})`, false);
     }
@@ -92,17 +96,21 @@ export class RegistryClient {
     return got.bytes;
   }
 
-  /** Publishes `wasm` as a CNCF wasm artifact (wasm config + one application/wasm layer). */
-  async push(repository: string, tag: string, wasm: Uint8Array): Promise<{ manifestDigest: string; layerDigest: string }> {
-    const config = Buffer.from(JSON.stringify({ created: new Date().toISOString(), architecture: 'wasm', os: 'wasip2' }));
-    const layerDigest = await this.#upload(repository, wasm);
+  /**
+   * Publishes `bytes` as a CNCF wasm artifact (wasm config + one application/wasm layer), or as
+   * `graph` an AIO graph artifact (its config type, the YAML as an application/yaml layer, as AIO's `oras push` makes it).
+   */
+  async push(repository: string, tag: string, bytes: Uint8Array, kind: 'wasm' | 'graph' = 'wasm'): Promise<{ manifestDigest: string; layerDigest: string }> {
+    const config = kind === 'graph' ? Buffer.from('{}') : Buffer.from(JSON.stringify({ created: new Date().toISOString(), architecture: 'wasm', os: 'wasip2' }));
+    const configType = kind === 'graph' ? AIO_GRAPH_CONFIG : WASM_CONFIG;
+    const layerDigest = await this.#upload(repository, bytes);
     const configDigest = await this.#upload(repository, config);
     const manifest = Buffer.from(JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
-      artifactType: WASM_CONFIG,
-      config: { mediaType: WASM_CONFIG, digest: `sha256:${configDigest}`, size: config.length },
-      layers: [{ mediaType: 'application/wasm', digest: `sha256:${layerDigest}`, size: wasm.byteLength }],
+      artifactType: configType,
+      config: { mediaType: configType, digest: `sha256:${configDigest}`, size: config.length },
+      layers: [{ mediaType: kind === 'graph' ? 'application/yaml' : 'application/wasm', digest: `sha256:${layerDigest}`, size: bytes.byteLength }],
     }));
     await expectOk(await this.#send(repository, 'pull,push', `/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: manifest }), `manifest upload for ${repository}:${tag}`);
     return { manifestDigest: sha256(manifest), layerDigest };

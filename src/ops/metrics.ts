@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallStats, ExportName, FailureReason, WorkloadMeter, WorkloadSample, WorkloadState } from '../base/index.js';
+import { OperatorSeries } from './operator-metrics.js';
 
 /** The labels edgeHub and edgeAgent put on every metric, so one dashboard reads all three modules. */
 export interface HostLabels {
@@ -44,6 +45,8 @@ export class HostMetrics {
   readonly #callErrors: Counter<'workload' | 'export'>;
   readonly #failures: Counter<'workload' | 'reason'>;
   readonly #restarts: Counter<'workload' | 'reason'>;
+  readonly #graphNodes: Counter<'workload' | 'node' | 'outcome'>;
+  readonly #operators: OperatorSeries;
   /** Each workload's event series (by label key), so a removed workload's series go with it. */
   readonly #eventSeries = new Map<string, Map<string, () => void>>();
 
@@ -77,6 +80,12 @@ export class HostMetrics {
     this.#callErrors = new Counter({ name: 'wasmhost_workload_call_errors_total', help: 'Guest export calls that returned err or trapped', labelNames: ['workload', 'export'], registers });
     this.#failures = new Counter({ name: 'wasmhost_workload_failures_total', help: 'Workload instances that ended in failure, by reason', labelNames: ['workload', 'reason'], registers });
     this.#restarts = new Counter({ name: 'wasmhost_workload_restarts_total', help: 'Restarts scheduled by the restart policy, by the reason of the exit', labelNames: ['workload', 'reason'], registers });
+
+    this.#graphNodes = new Counter({
+      name: 'wasmhost_graph_node_messages_total', help: 'Messages at each node of a data flow graph, by outcome (in, out, dropped by a filter, true/false at a branch, error)',
+      labelNames: ['workload', 'node', 'outcome'], registers,
+    });
+    this.#operators = new OperatorSeries(this.registry);
 
     for (const [name, help, value] of STATUS_COUNTERS) {
       new Counter({
@@ -153,6 +162,14 @@ export class HostMetrics {
       },
       failed: byReason(this.#failures, 'failure'),
       restarting: byReason(this.#restarts, 'restart'),
+      graph: (measured) => {
+        for (const [node, outcome, count] of measured.nodes) {
+          this.#graphNodes.inc({ workload, node, outcome }, count);
+          this.#track(workload, `node ${node} ${outcome}`, () => this.#graphNodes.remove({ workload, node, outcome }));
+        }
+        this.#operators.add(workload, measured);
+        this.#track(workload, 'operators', () => this.#operators.forget(workload));
+      },
     };
   }
 

@@ -1,13 +1,14 @@
 import { WasmhostError } from '../errors.js';
 import { Compiler, type CompiledComponent } from './compiler.js';
-import { WorkloadInstance, type InstanceConfig, type InstanceListener } from './instance.js';
+import { moduleSourceOf, WorkloadInstance, type InstanceConfig, type InstanceListener } from './instance.js';
+import { operatorExports, type GraphPlan, type OperatorType } from '../base/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { MAX_TABLE_ENTRIES } from './memory-limit.js';
 import { ThreadWorkers } from './worker-pool.js';
 import { RunnerWorkers, type RunnerStats } from './runner/runner-workers.js';
 import type { WorkerSource } from './worker-port.js';
 
-export type StartOptions = Omit<InstanceConfig, 'compiled' | 'modules'>;
+export type StartOptions = Omit<InstanceConfig, 'components' | 'modules' | 'kind' | 'digest' | 'graph'>;
 
 /**
  * Where workload workers run. `runner` (the host's): threads of one runner process, so a V8 fatal
@@ -41,21 +42,41 @@ export class Engine {
   async start(compiled: CompiledComponent, options: StartOptions, listener: InstanceListener): Promise<WorkloadInstance> {
     if (compiled.meta.kind === undefined) {
       const exports = compiled.meta.exports.join(', ') || 'none';
-      throw new WasmhostError('WH_ERR_KIND_UNSUPPORTED', `the component exports none of edge:host/handler, wasi:cli/run, wasi:http/incoming-handler (exports: ${exports})`);
+      const operators = operatorExports(compiled.meta.exports);
+      const hint = operators.length ? `; it is a data flow operator module (${operators.join(', ')}): run it in a workload's graph` : '';
+      throw new WasmhostError('WH_ERR_KIND_UNSUPPORTED', `the component exports none of edge:host/handler, wasi:cli/run, wasi:http/incoming-handler (exports: ${exports})${hint}`);
     }
     if (compiled.meta.kind === 'http' && !options.listen) {
       throw new WasmhostError('WH_ERR_LISTEN_REQUIRED', 'an http workload (wasi:http/incoming-handler) needs capabilities.listen.port to be served on');
     }
+    return this.#start({ ...options, components: [compiled], kind: compiled.meta.kind, digest: compiled.digest }, listener);
+  }
+
+  /**
+   * Starts a data flow graph: one worker holding an instance per operator node, made from `components`
+   * (the graph's modules, each exporting the operators its nodes name), run as `plan` says.
+   */
+  startGraph(components: readonly CompiledComponent[], plan: GraphPlan, digest: string, options: StartOptions, listener: InstanceListener): Promise<WorkloadInstance> {
+    components.forEach((compiled, i) => {
+      const exported = operatorExports(compiled.meta.exports);
+      for (const node of plan.nodes.filter((n) => n.component === i && !exported.includes(n.type as OperatorType))) {
+        throw new WasmhostError('WH_ERR_KIND_UNSUPPORTED', `graph node ${node.name} is a ${node.type}, but its module exports ${exported.length ? `only ${exported.join(', ')}` : 'no wasm-graph:processor operator'} (exports: ${compiled.meta.exports.join(', ') || 'none'})`);
+      }
+    });
+    return this.#start({ ...options, components, kind: 'graph', digest, graph: plan }, listener);
+  }
+
+  async #start(config: Omit<InstanceConfig, 'modules'>, listener: InstanceListener): Promise<WorkloadInstance> {
     // The worker boots (a thread, preview2-shim) while the core modules compile: neither waits for the other.
-    const worker = this.#workers.take(options.inheritStdio === true);
+    const worker = this.#workers.take(config.inheritStdio === true);
     let modules;
     try {
-      modules = await this.#workers.coreModules({ dir: compiled.dir, files: compiled.meta.coreModules, memoryMb: options.memoryMb });
+      modules = await Promise.all(config.components.map((compiled) => this.#workers.coreModules(moduleSourceOf(compiled, config.memoryMb))));
     } catch (err) {
       await worker.terminate();
       throw err;
     }
-    return WorkloadInstance.start({ ...options, compiled, modules }, listener, worker);
+    return WorkloadInstance.start({ ...config, modules }, listener, worker);
   }
 
   /** The runner process (placement `runner`): its pid, memory and crashes. */

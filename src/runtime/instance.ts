@@ -5,9 +5,9 @@ import { WasmhostError, type ErrorCode } from '../errors.js';
 import type { CompiledComponent } from './compiler.js';
 import { COMPONENT_FILE } from './compile-format.js';
 import { HttpFront } from './http-front.js';
-import type { CoreModules } from './module-cache.js';
+import type { CoreModules, ModuleSource } from './module-cache.js';
 import { RUNNER_CRASHED, type WorkerPort } from './worker-port.js';
-import type { CallStats, Effect, ExportName, Fatal, FailureReason, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from './protocol.js';
+import type { CallStats, Effect, ExportName, Fatal, FailureReason, GraphPlan, HandlerCall, HostToWorker, WorkerInit, WorkerToHost, WorkloadKind } from './protocol.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 1000;
@@ -15,9 +15,14 @@ const PIPELINE = 32;
 
 export interface InstanceConfig {
   readonly workload: string;
-  readonly compiled: CompiledComponent;
-  /** Compiled core modules, or undefined when the worker's own process compiles them (the runner). */
-  readonly modules: CoreModules | undefined;
+  /** The guest, or a graph's operator modules (in the order `graph` names them). */
+  readonly components: readonly CompiledComponent[];
+  /** Each component's compiled core modules, or undefined when the worker's own process compiles them (the runner). */
+  readonly modules: ReadonlyArray<CoreModules | undefined>;
+  readonly kind: WorkloadKind;
+  /** The component's digest; a graph's is its own (the definition and every module pin). */
+  readonly digest: string;
+  readonly graph?: GraphPlan;
   readonly memoryMb: number;
   readonly callTimeoutMs: number;
   readonly messagesPerSecond: number;
@@ -111,11 +116,14 @@ export class WorkloadInstance {
     this.#listener = listener;
     const init: WorkerInit = {
       workload: config.workload,
-      componentUrl: pathToFileURL(join(config.compiled.dir, COMPONENT_FILE)).href,
-      moduleSource: { dir: config.compiled.dir, files: config.compiled.meta.coreModules, memoryMb: config.memoryMb },
-      modules: config.modules,
-      kind: config.compiled.meta.kind ?? 'handler',
-      imports: [...config.compiled.meta.imports],
+      components: config.components.map((compiled, i) => ({
+        componentUrl: pathToFileURL(join(compiled.dir, COMPONENT_FILE)).href,
+        moduleSource: moduleSourceOf(compiled, config.memoryMb),
+        modules: config.modules[i],
+        imports: [...compiled.meta.imports],
+      })),
+      kind: config.kind,
+      graph: config.graph,
       memoryLimitBytes: config.memoryMb * 1048576,
       config: Object.entries(config.config),
       env: config.env,
@@ -127,7 +135,7 @@ export class WorkloadInstance {
       listen: config.listen && { port: 0, host: '127.0.0.1' },
       kvDir: config.kvDir,
       outbox: config.outbox,
-      digest: config.compiled.digest,
+      digest: config.digest,
       captureStdio: !config.inheritStdio,
       messagesPerSecond: config.messagesPerSecond,
       maxMessageBytes: config.maxMessageBytes,
@@ -387,4 +395,9 @@ export class WorkloadInstance {
     })();
     return this.#endedPromise;
   }
+}
+
+/** Where a compiled component's core modules are, and the memory cap to write into them. */
+export function moduleSourceOf(compiled: CompiledComponent, memoryMb: number): ModuleSource {
+  return { dir: compiled.dir, files: compiled.meta.coreModules, memoryMb };
 }

@@ -3,11 +3,11 @@
  * instance, the main thread owns everything else.
  */
 
-import type { CallStats, FailureReason, GuestMessage, LogLevel, WorkloadKind } from '../base/index.js';
+import type { CallStats, FailureReason, GraphMeasurements, GraphPlan, GuestMessage, LogLevel, WorkloadKind } from '../base/index.js';
 import type { CoreModules, ModuleSource } from './module-cache.js';
 import type { ErrorCode } from '../errors.js';
 
-export type { CallStats, ExportName, FailureReason, GuestMessage, LogLevel, WorkloadKind } from '../base/index.js';
+export type { CallStats, ExportName, FailureReason, GraphNodePlan, GraphPlan, GuestMessage, LogLevel, NodeOutcome, OperatorType, WorkloadKind } from '../base/index.js';
 
 export type HandlerCall =
   | { fn: 'init' }
@@ -16,18 +16,26 @@ export type HandlerCall =
   | { fn: 'onMethod'; name: string; payload: string }
   | { fn: 'run' };
 
+/** One component a worker instantiates: the workload's own, or a graph's operator module. */
+export interface GuestComponent {
+  readonly componentUrl: string;
+  /** Where the component's core modules are; the process that runs the worker compiles them (ModuleCache). */
+  readonly moduleSource: ModuleSource;
+  /** Those modules by the file name the generated code asks for, compiled and memory-capped: filled in by the worker's process before the init reaches it. */
+  readonly modules?: CoreModules;
+  /** The interfaces the component imports (unversioned names, from its compile): each must be served. */
+  readonly imports: string[];
+}
+
 
 /** Everything a worker needs to build the sandbox; sent as its first message. */
 export interface WorkerInit {
   workload: string;
-  componentUrl: string;
-  /** Where the component's core modules are; the process that runs the worker compiles them (ModuleCache). */
-  moduleSource: ModuleSource;
-  /** Those modules by the file name the generated code asks for, compiled and memory-capped: filled in by the worker's process before the init reaches it. */
-  modules?: CoreModules;
+  /** The guest (one component), or a graph's operator modules (`graph.nodes` name them by index). */
+  components: GuestComponent[];
   kind: WorkloadKind;
-  /** The interfaces the component imports (unversioned names, from its compile): each must be served. */
-  imports: string[];
+  /** A graph workload's nodes and how they connect (kind `graph`). */
+  graph: GraphPlan | undefined;
   memoryLimitBytes: number;
   config: Array<[string, string]>;
   env: Record<string, string>;
@@ -63,6 +71,8 @@ export type Effect =
   | { type: 'log'; level: LogLevel; message: string }
   /** Telemetry was appended to the outbox: the main thread reads it from there. */
   | { type: 'outbox'; count: number }
+  /** What a graph counted per node and its operators measured, since the last batch (kind `graph`). */
+  | ({ type: 'graph-metrics' } & GraphMeasurements)
   | { type: 'refused'; what: 'telemetry' | 'publish' | 'log' | 'http' | 'storage'; reason: FailureReason | 'invalid' | 'denied' | 'backpressure' | 'quota' | 'io'; detail: string; count: number };
 
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EDGEHUB_MAX_MESSAGE_BYTES, ENDPOINT_NAME } from '../base/index.js';
+import { graphSchema, toGraphSpec, type GraphSpec } from './graph.js';
 
 export { EDGEHUB_MAX_MESSAGE_BYTES, ENDPOINT_NAME };
 /** Names end up in file paths, log lines and output names: keep them plain. */
@@ -49,7 +50,11 @@ export const capabilitiesSchema = z.looseObject({
 });
 
 export const workloadSchema = z.looseObject({
-  source: z.string().min(1).max(2048),
+  /** The component; a graph workload has `graph` instead. */
+  source: z.string().min(1).max(2048).optional(),
+  graph: graphSchema.optional(),
+  /** Graph workloads: the output their sink sends telemetry on (default: the workload's name). */
+  output: z.string().regex(ENDPOINT_NAME, 'invalid output name').optional(),
   sha256: z.string().regex(/^(sha256:)?[0-9a-f]{64}$/, 'expected 64 lowercase hex digits').optional(),
   enabled: z.boolean().default(true),
   config: stringMap(256, 4096).default({}),
@@ -75,7 +80,12 @@ export interface WorkloadLimits {
 /** A validated workload with every default filled in; immutable once built. Unknown keys are dropped. */
 export interface WorkloadSpec {
   readonly name: string;
-  readonly source: string;
+  /** The component's source; undefined for a graph workload. */
+  readonly source: string | undefined;
+  /** A graph workload's graph (design.md "Azure IoT Operations data flow graphs"). */
+  readonly graph: GraphSpec | undefined;
+  /** Where a graph's sink sends telemetry. */
+  readonly output: string;
   /** Lowercase hex without the `sha256:` prefix. */
   readonly sha256: string | undefined;
   readonly enabled: boolean;
@@ -100,6 +110,8 @@ export function toSpec(name: string, p: z.output<typeof workloadSchema>): Worklo
   return {
     name,
     source: p.source,
+    graph: p.graph && toGraphSpec(p.graph),
+    output: p.output ?? name,
     sha256: p.sha256?.replace(/^sha256:/, ''),
     enabled: p.enabled,
     config: p.config,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkShape } from './shape.js';
+import { configProblems, graphSpecProblems } from './graph.js';
 import { BROKER_CLIENT_NAME, brokerClientSchema, toSpec, WORKLOAD_NAME, workloadSchema, type BrokerClientSpec, type WorkloadSpec } from './schema.js';
 
 export const SCHEMA_VERSION = '1.0';
@@ -90,14 +91,20 @@ export function validateDesired(doc: unknown, options: { allowUnpinned: boolean 
       continue;
     }
     const spec = parsed.data;
-    if (!spec.sha256 && !options.allowUnpinned) {
+    const built = toSpec(name, spec);
+    const wrong = kindProblems(built, options.allowUnpinned);
+    if (wrong.length) {
+      for (const problem of wrong) errors.push({ workload: name, path: joinPath(base, problem.path.split('.')), message: problem.message });
+      continue;
+    }
+    if (!built.graph && !spec.sha256 && !options.allowUnpinned) {
       errors.push({ workload: name, path: `${base}.sha256`, message: 'sha256 is required (set WASMHOST_ALLOW_UNPINNED=true for development)' });
       continue;
     }
     for (const path of unknownKeys(workloadSchema, value, [])) {
       warnings.push({ workload: name, path: joinPath(base, path), message: 'unknown key, ignored' });
     }
-    workloads.set(name, toSpec(name, spec));
+    workloads.set(name, built);
   }
   refuseSharedPorts(workloads, errors);
   if (doc.broker !== undefined && doc.broker !== null) validateBroker(doc.broker, brokerClients, errors, warnings);
@@ -125,6 +132,16 @@ function validateBroker(raw: unknown, clients: Map<string, BrokerClientSpec>, er
     for (const path of unknownKeys(brokerClientSchema, value, [])) warnings.push({ workload: undefined, path: joinPath(base, path), message: 'unknown key, ignored' });
     clients.set(name, { name, ...parsed.data });
   }
+}
+
+/** A component workload has `source`; a graph workload has `graph`, valid as AIO defines it and with every module pinned. */
+function kindProblems(spec: WorkloadSpec, allowUnpinned: boolean): Array<{ path: string; message: string }> {
+  if (spec.source && spec.graph) return [{ path: 'graph', message: 'a workload runs a component (source) or a graph, not both' }];
+  if (!spec.source && !spec.graph) return [{ path: 'source', message: 'source is required (or graph, for a data flow graph)' }];
+  if (!spec.graph) return [];
+  const problems = graphSpecProblems(spec.graph, allowUnpinned);
+  if (spec.graph.definition) problems.push(...configProblems(spec.graph.definition, spec.config));
+  return problems.map((p) => ({ path: `graph.${p.path}`, message: p.message }));
 }
 
 /** One port, one workload: the first by name keeps it, the others are left out with an error. */

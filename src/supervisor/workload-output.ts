@@ -1,6 +1,6 @@
 import { OutboxWriter, type Outbox, type OutboxHandle } from '../outbox/index.js';
 import { type Effect, type GuestMessage, type LogLevel, type WorkloadKind } from '../runtime/index.js';
-import type { TelemetrySink } from '../base/index.js';
+import type { GraphMeasurements, TelemetrySink } from '../base/index.js';
 
 /** What the output side needs from the host (a part of WorkloadContext). */
 export interface OutputContext {
@@ -15,6 +15,8 @@ export interface OutputReports {
   guestLog(level: LogLevel, text: string): void;
   /** A problem the workload lives on with (a refusal): log and status. */
   warn(text: string): void;
+  /** A graph's node counts and operator metrics. */
+  measured(measured: GraphMeasurements): void;
 }
 
 /**
@@ -88,6 +90,8 @@ export class WorkloadOutput {
       case 'outbox':
         if (this.#outbox) this.ctx.outbox?.notify(this.#outbox.dir);
         return;
+      case 'graph-metrics':
+        return this.reports.measured(effect);
       case 'refused':
         if (effect.what === 'telemetry' || effect.what === 'publish') this.refused += effect.count;
         this.reports.warn(`${effect.what} refused (${effect.reason}) x${effect.count}: ${effect.detail}`);

@@ -3,9 +3,10 @@ import { mkdir } from 'node:fs/promises';
 import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
 import { LogRing, type Logger } from '../ops/index.js';
-import type { CallStats, Effect, ExportName, Engine, Fatal, FailureReason, GuestMessage, HandlerCall, LogLevel, WorkloadInstance, WorkloadKind } from '../runtime/index.js';
+import type { CallStats, Effect, ExportName, Engine, StartOptions, Fatal, FailureReason, GuestMessage, HandlerCall, LogLevel, WorkloadInstance, WorkloadKind } from '../runtime/index.js';
 import type { WorkloadSpec } from '../spec/index.js';
 import { BusyWindow } from './busy-window.js';
+import { pullGraph } from './graph-pull.js';
 import { decideAfterExit, type BackoffSettings } from './restart-policy.js';
 import { WorkloadOutput, type OutputContext } from './workload-output.js';
 import type { WorkloadMeter, WorkloadState, WorkloadStatus } from '../base/index.js';
@@ -34,9 +35,11 @@ export interface WorkloadContext extends OutputContext {
 /** Errors a retry cannot fix: the workload goes to `failed` until its desired spec changes. */
 const PERMANENT: ReadonlySet<string> = new Set([
   'WH_ERR_DIGEST_MISMATCH', 'WH_ERR_SOURCE_UNSUPPORTED', 'WH_ERR_SOURCE_NOT_ALLOWED', 'WH_ERR_BLOB_TOO_LARGE',
-  'WH_ERR_NOT_WASM', 'WH_ERR_COMPILE_FAILED', 'WH_ERR_KIND_UNSUPPORTED', 'WH_ERR_LISTEN_REQUIRED', 'WH_ERR_MEMORY_LIMIT',
+  'WH_ERR_NOT_WASM', 'WH_ERR_COMPILE_FAILED', 'WH_ERR_KIND_UNSUPPORTED', 'WH_ERR_LISTEN_REQUIRED', 'WH_ERR_MEMORY_LIMIT', 'WH_ERR_GRAPH_INVALID',
 ]);
 const MAX_ERROR_CHARS = 512;
+/** How often a graph with an accumulate looks for windows to close, unless its timerMs says otherwise. */
+const GRAPH_TICK_MS = 100;
 /** Calls that may wait while an update starts (instantiate + init: tens of milliseconds). */
 const MAX_HELD_CALLS = 1000;
 
@@ -87,6 +90,7 @@ export class Workload {
     this.#output = new WorkloadOutput(spec.name, ctx, {
       guestLog: (level, text) => this.#guestLog(level, text),
       warn: (text) => this.#warnInStatus(text),
+      measured: (measured) => this.#meter.graph(measured),
     });
   }
 
@@ -159,7 +163,7 @@ export class Workload {
   async hold(graceMs: number): Promise<void> {
     this.#held = [];
     const instance = this.#instance;
-    if (this.#state === 'running' && this.#kind === 'handler' && instance && (await instance.idle(graceMs))) return;
+    if (this.#state === 'running' && (this.#kind === 'handler' || this.#kind === 'graph') && instance && (await instance.idle(graceMs))) return;
     this.#stoppedForHold = true;
     this.#generation++;
     await this.#stopInstance();
@@ -233,8 +237,9 @@ export class Workload {
       if (this.#held.length >= MAX_HELD_CALLS) return Promise.reject(new WasmhostError('WH_ERR_QUEUE_FULL', `${this.name} holds ${MAX_HELD_CALLS} calls while its update starts`));
       return new Promise((resolve, reject) => this.#held!.push({ call, resolve, reject }));
     }
-    if (!this.#accepting || this.#state !== 'running' || !this.#instance || this.#kind !== 'handler') {
-      const noHandler = this.#kind && this.#kind !== 'handler' ? ` (it is a ${this.#kind} workload: no handler to call)` : '';
+    const callable = this.#kind === 'handler' || (this.#kind === 'graph' && call.fn !== 'onMethod');
+    if (!this.#accepting || this.#state !== 'running' || !this.#instance || !callable) {
+      const noHandler = this.#kind && !callable ? ` (it is a ${this.#kind} workload: no handler to call)` : '';
       return Promise.reject(new WasmhostError('WH_ERR_NOT_RUNNING', `${this.name} is ${this.#state}${noHandler}`));
     }
     return this.#instance.call(call);
@@ -258,52 +263,55 @@ export class Workload {
     const { spec } = this;
     await this.#lastStop;
     if (!current()) return;
-    const blob = await this.#ctx.fetcher.fetch(spec.source, spec.sha256, (attempt, err, delayMs) => {
+    const onRetry = (attempt: number, err: Error, delayMs: number) => {
       if (!current()) return;
       this.#lastError = cut(`pull attempt ${attempt} failed: ${err.message}; retrying in ${delayMs} ms`);
       this.#log.warn(this.#lastError);
       this.#ctx.statusChanged(this.name);
-    });
+    };
+    // A component is pulled and compiled; a graph, its definition and every module it names.
+    const pulled = spec.graph
+      ? await pullGraph(spec, this.#ctx.fetcher, this.#ctx.engine, onRetry)
+      : await this.#ctx.fetcher.fetch(spec.source!, spec.sha256, onRetry).then(async (blob) => ({ digest: blob.digest, compiled: await this.#ctx.engine.compile(blob.bytes, blob.digest) }));
     if (!current()) return;
-    this.#digest = blob.digest;
-    const compiled = await this.#ctx.engine.compile(blob.bytes, blob.digest);
-    if (!current()) return;
+    this.#digest = pulled.digest;
     if (this.#candidate) await this.#candidate.beforeInstance();
     if (!current()) return;
-    this.#kind = compiled.meta.kind ?? null;
+    this.#kind = 'compiled' in pulled ? (pulled.compiled.meta.kind ?? null) : 'graph';
     this.#setState('starting');
     const workloadDir = join(this.#ctx.dataDir, 'workloads', spec.name);
     const dataDir = join(workloadDir, 'data');
     if (spec.capabilities.storage) await mkdir(dataDir, { recursive: true });
-    const instance = await this.#ctx.engine.start(
-      compiled,
-      {
-        workload: spec.name,
-        memoryMb: spec.limits.memoryMb,
-        callTimeoutMs: spec.limits.callTimeoutMs,
-        messagesPerSecond: spec.limits.messagesPerSecond,
-        maxMessageBytes: spec.limits.maxMessageBytes,
-        config: spec.config,
-        env: spec.env,
-        args: spec.args,
-        preopens: spec.capabilities.storage ? { '/data': dataDir } : {},
-        allowedHosts: spec.capabilities.http?.allowedHosts ?? [],
-        storageQuotaBytes: spec.capabilities.storage && spec.capabilities.storage.quotaMb * 1048576,
-        listen: spec.capabilities.listen && { port: spec.capabilities.listen.port, host: this.#ctx.listenHost },
-        kvDir: join(workloadDir, 'kv'),
-        outbox: this.#output.instanceStarting(blob.digest, this.#kind),
-      },
-      this.#listener(current),
-    );
+    const options: StartOptions = {
+      workload: spec.name,
+      memoryMb: spec.limits.memoryMb,
+      callTimeoutMs: spec.limits.callTimeoutMs,
+      messagesPerSecond: spec.limits.messagesPerSecond,
+      maxMessageBytes: spec.limits.maxMessageBytes,
+      config: spec.config,
+      env: spec.env,
+      args: spec.args,
+      preopens: spec.capabilities.storage ? { '/data': dataDir } : {},
+      allowedHosts: spec.capabilities.http?.allowedHosts ?? [],
+      storageQuotaBytes: spec.capabilities.storage && spec.capabilities.storage.quotaMb * 1048576,
+      listen: spec.capabilities.listen && { port: spec.capabilities.listen.port, host: this.#ctx.listenHost },
+      kvDir: join(workloadDir, 'kv'),
+      outbox: this.#output.instanceStarting(pulled.digest, this.#kind),
+    };
+    const instance = 'compiled' in pulled
+      ? await this.#ctx.engine.start(pulled.compiled, options, this.#listener(current))
+      : await this.#ctx.engine.startGraph(pulled.components, pulled.plan, pulled.digest, options, this.#listener(current));
     if (!current()) return void instance.stop();
     this.#instance = instance;
     this.#startedAt = this.#ctx.now();
-    if (this.#kind === 'handler') {
+    if (this.#kind === 'handler' || this.#kind === 'graph') {
       await instance.call({ fn: 'init' });
       if (!current()) return;
       this.#setState('running');
-      this.#log.info(`running ${this.#digest?.slice(0, 12)} (handler)`);
-      if (spec.timerMs) this.#tickTimer = setInterval(() => this.#tick(), spec.timerMs);
+      this.#log.info(`running ${this.#digest?.slice(0, 12)} (${this.#kind})`);
+      // A graph's windows close on the clock: it ticks when it has an accumulate (every timerMs, default GRAPH_TICK_MS).
+      const tickMs = 'plan' in pulled ? (pulled.plan.nodes.some((n) => n.type === 'accumulate') ? (spec.timerMs ?? GRAPH_TICK_MS) : undefined) : spec.timerMs;
+      if (tickMs) this.#tickTimer = setInterval(() => this.#tick(), tickMs);
     } else if (this.#kind === 'http') {
       this.#setState('running'); // serving since the instance started: no init to call
       this.#log.info(`running ${this.#digest?.slice(0, 12)} (http, on port ${spec.capabilities.listen?.port})`);

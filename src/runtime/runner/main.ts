@@ -68,10 +68,10 @@ function init(id: number, entry: Hosted, remote: RemoteInit): void {
       entry.counters[CAP] = BigInt(outbox.cap);
     }
     try {
-      const modules = await workers.coreModules(rest.moduleSource);
+      const components = await Promise.all(rest.components.map(async (component) => ({ ...component, modules: await workers.coreModules(component.moduleSource) })));
       entry.worker.postMessage({
         type: 'init',
-        init: { ...rest, modules, outbox: outbox && counters && { dir: outbox.dir, capBytes: outbox.capBytes, fsync: outbox.fsync, counters } },
+        init: { ...rest, components, outbox: outbox && counters && { dir: outbox.dir, capBytes: outbox.capBytes, fsync: outbox.fsync, counters } },
       });
     } catch (err) {
       const code = err instanceof WasmhostError ? err.code : undefined; // a module over its limits is the spec's error, not a crash

@@ -10,7 +10,8 @@ export interface RemoteOutbox extends Omit<OutboxInit, 'counters'> {
   readonly cap: number;
 }
 
-export type RemoteInit = Omit<WorkerInit, 'outbox' | 'modules'> & { outbox: RemoteOutbox | undefined };
+/** An init as it crosses to the runner: core modules are compiled there, not sent. */
+export type RemoteInit = Omit<WorkerInit, 'outbox'> & { outbox: RemoteOutbox | undefined };
 
 export type HostToRunner =
   | { type: 'spawn'; id: number }

@@ -28,7 +28,8 @@ export class RemoteWorker extends EventEmitter implements WorkerPort {
   postMessage(message: HostToWorker): void {
     if (this.#exited) return;
     if (message.type !== 'init') return this.send({ type: 'post', id: this.id, message });
-    const { outbox, modules: _compiledHere, ...init } = message.init;
+    const { outbox, components, ...rest } = message.init;
+    const init = { ...rest, components: components.map(({ modules: _compiledThere, ...component }) => component) };
     if (outbox) this.#counters = new BigInt64Array(outbox.counters);
     const counters = this.#counters && { acked: Number(this.#counters[ACKED]), cap: Number(this.#counters[CAP]) };
     this.send({

@@ -20,6 +20,8 @@ import { clampReads } from './io-clamp.js';
 import { fixFilesystem } from './filesystem-fixes.js';
 import { withMessageTrace } from './trace-context.js';
 import { answerStdioLocally, captureGuestStdio, passGuestStdioThrough } from './guest-stdio.js';
+import type { GuestLog } from './guest-log.js';
+import { graphCalls } from './graph/graph-calls.js';
 
 type GuestFn = (...args: unknown[]) => unknown;
 type Exports = Record<string, Record<string, GuestFn> | undefined>;
@@ -71,35 +73,40 @@ function transferables(list: Effect[]): ArrayBuffer[] {
 
 type Instantiate = (get: (name: string) => WebAssembly.Module, imports: unknown, core: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance) => Exports;
 
+/** Makes a fresh instance of one of the worker's components, with extra imports (a graph node's own). */
+type Fresh = (component?: number, extra?: Record<string, unknown>) => Exports;
+
 /**
  * Loads the generated code and builds the sandboxed imports once; returns a function that makes a
  * fresh guest instance from them (synchronously: an http request is answered by an instance of its
  * own, made while the request waits).
  */
-async function prepare(): Promise<() => Exports> {
+async function prepare(): Promise<{ fresh: Fresh; shared: Record<string, unknown>; kv: KvStore | undefined; log: GuestLog }> {
   clampReads();
   fixFilesystem();
   answerStdioLocally();
   const data = init.preopens['/data'];
   if (data && init.storageQuotaBytes) enforceStorageQuota(data, init.storageQuotaBytes, (detail) => effects.refuse('storage', 'quota', detail));
   const kv = init.kvDir ? new KvStore(init.kvDir) : undefined;
-  const { instantiate } = (await import(init.componentUrl)) as { instantiate: Instantiate };
+  const generated = await Promise.all(init.components.map(async (c) => (await import(c.componentUrl)) as { instantiate: Instantiate }));
   const outbox = init.outbox && new OutboxWriter(init.outbox.dir, init.digest, new BigInt64Array(init.outbox.counters), init.outbox.capBytes, init.outbox.fsync);
   const log = guestLog(effects);
-  const imports = servedImports(init.imports, { ...wasiImports(init, effects), ...standardImports(init, kv, log), ...hostImports(init, effects, kv, log, outbox) });
-  const module = (name: string) => {
-    const compiled = init.modules?.[name];
-    if (!compiled) throw new Error(`core module ${name} missing from the compile cache`);
-    return compiled;
-  };
-  return () => {
-    memories.length = 0; // the memories of the instance that runs now, for telling oom from a trap
-    return instantiate(module, imports, (core, coreImports) => {
+  const shared = { ...wasiImports(init, effects), ...standardImports(init, kv, log), ...hostImports(init, effects, kv, log, outbox) };
+  const fresh: Fresh = (index = 0, extra) => {
+    const component = init.components[index]!;
+    const imports = servedImports(component.imports, extra ? { ...shared, ...extra } : shared);
+    const module = (name: string) => {
+      const compiled = component.modules?.[name];
+      if (!compiled) throw new Error(`core module ${name} missing from the compile cache`);
+      return compiled;
+    };
+    return generated[index]!.instantiate(module, imports, (core, coreImports) => {
       const instance = new WebAssembly.Instance(core, keepExitCode(coreImports));
       for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
       return instance;
     });
   };
+  return { fresh, shared, kv, log };
 }
 
 /**
@@ -164,12 +171,17 @@ function stats(started: number): CallStats {
  * instance (wasi:http's proxy model; StarlingMonkey guests trap on a second request to one instance).
  * Each is reported to the host like a call, so it has the call deadline and its effects go out.
  */
-function startServing(first: Exports, fresh: () => Exports): number {
+function startServing(first: Exports, fresh: Fresh): number {
   const handlerOf = (exports: Exports) => entry(exports, 'wasi:http/incoming-handler') as { handle: (request: unknown, out: unknown) => void } | undefined;
   if (!handlerOf(first)?.handle || !init.listen) throw new Error('component does not export wasi:http/incoming-handler#handle');
   let next: Exports | undefined = first;
   let started = 0;
-  return serveHttp({ handle: (request, out) => handlerOf(next ?? fresh())!.handle(request, out) }, init.listen.port, init.listen.host, {
+  // One instance at a time: its memories alone tell oom from a trap.
+  const instance = () => {
+    memories.length = 0;
+    return fresh();
+  };
+  return serveHttp({ handle: (request, out) => handlerOf(next ?? instance())!.handle(request, out) }, init.listen.port, init.listen.host, {
     begin() {
       started = performance.now();
       post({ type: 'request' });
@@ -183,7 +195,7 @@ function startServing(first: Exports, fresh: () => Exports): number {
       // If making it fails, the next request tries again and reports why.
       setImmediate(() => {
         try {
-          next ??= fresh();
+          next ??= instance();
         } catch {
           next = undefined;
         }
@@ -195,12 +207,17 @@ function startServing(first: Exports, fresh: () => Exports): number {
 async function main(received: WorkerInit): Promise<void> {
   init = received;
   const endStdio = init.captureStdio ? captureGuestStdio(init, effects, post) : (passGuestStdioThrough(), () => undefined);
-  let exports: Exports;
+  let run: (call: HandlerCall) => unknown;
   let httpPort: number | undefined;
   try {
-    const fresh = await prepare();
-    exports = fresh();
-    if (init.kind === 'http') httpPort = startServing(exports, fresh);
+    const prepared = await prepare();
+    if (init.graph) {
+      run = graphCalls(init.graph, prepared, effects, init.workload);
+    } else {
+      const exports = prepared.fresh();
+      if (init.kind === 'http') httpPort = startServing(exports, prepared.fresh);
+      run = (call) => invoke(exports, call);
+    }
   } catch (err) {
     post({ type: 'startup-failed', error: err instanceof Error ? err.message : String(err) });
     return;
@@ -215,7 +232,7 @@ async function main(received: WorkerInit): Promise<void> {
     const { id, call } = message;
     const started = performance.now();
     try {
-      const value = invoke(exports, call);
+      const value = run(call);
       const tooLarge = typeof value === 'string' ? oversize(value, MAX_RESULT_BYTES) : undefined;
       if (tooLarge) post({ type: 'result', id, ok: false, error: `${call.fn} result is ${tooLarge} bytes; the limit is ${MAX_RESULT_BYTES}`, fatal: undefined, effects: effects.take(), ...stats(started) });
       else post({ type: 'result', id, ok: true, value: typeof value === 'string' ? value : undefined, effects: effects.take(), ...stats(started) });

@@ -1,0 +1,69 @@
+import type { GraphPlan, GuestMessage, HandlerCall } from '../../protocol.js';
+import type { EffectBuffer } from '../effects.js';
+import type { GuestLog } from '../guest-log.js';
+import type { KvStore } from '../kv-store.js';
+import { GraphRunner, type OperatorExport } from './graph-runner.js';
+import { HybridClock } from './hlc.js';
+import { operatorImports } from './operator-imports.js';
+import { GraphMeter } from './operator-metrics.js';
+
+type Exports = Record<string, Record<string, (...args: unknown[]) => unknown> | undefined>;
+
+interface Prepared {
+  fresh(component: number, extra: Record<string, unknown>): Exports;
+  readonly shared: Record<string, unknown>;
+  readonly kv: KvStore | undefined;
+  readonly log: GuestLog;
+}
+
+/** The export for an operator type: jco names it both `map` and `wasm-graph:processor/map@1.1.0`. */
+function operatorExport(exports: Exports, type: string): OperatorExport | undefined {
+  const key = Object.keys(exports).find((k) => k === `wasm-graph:processor/${type}` || k.startsWith(`wasm-graph:processor/${type}@`)) ?? type;
+  return exports[key];
+}
+
+/**
+ * A graph workload's side of the worker: an instance per operator node (its own memory, its own
+ * limits), made now; the calls the host sends run the graph: `init` every operator's init, `onMessage`
+ * a message from the source on, `onTimer` the windows the clock has passed. What the graph measured goes
+ * out with each call's effects.
+ */
+export function graphCalls(plan: GraphPlan, prepared: Prepared, effects: EffectBuffer, workload: string): (call: HandlerCall) => unknown {
+  const clock = new HybridClock(workload);
+  const meter = new GraphMeter();
+  const operators = new Map<number, OperatorExport>();
+  plan.nodes.forEach((node, index) => {
+    if (node.component === undefined) return;
+    const exports = prepared.fresh(node.component, operatorImports(node.name, { log: prepared.log, meter, kv: prepared.kv, clock }));
+    const op = operatorExport(exports, node.type);
+    if (!op?.process || !op.init) throw new Error(`graph node ${node.name}: its module does not export wasm-graph:processor/${node.type}`);
+    operators.set(index, op);
+  });
+  const send = (prepared.shared['edge:host/telemetry'] as { send(output: string, msg: GuestMessage): void }).send;
+  const runner = new GraphRunner({
+    plan,
+    operators,
+    clock,
+    meter,
+    warn: (text) => prepared.log('warn', text),
+    send: (msg) => send(plan.output, msg),
+  });
+  return (call) => {
+    try {
+      switch (call.fn) {
+        case 'init':
+          return runner.init();
+        case 'onMessage':
+          // A subscribed message's topic is its MQTT topic; an edgeHub input's, `input/<name>`.
+          return runner.message(call.source.startsWith('topic/') ? call.source.slice('topic/'.length) : call.source, call.msg);
+        case 'onTimer':
+          return runner.tick();
+        default:
+          throw new Error(`a graph workload has no ${call.fn}`);
+      }
+    } finally {
+      const measured = meter.take();
+      if (measured) effects.push(measured);
+    }
+  };
+}

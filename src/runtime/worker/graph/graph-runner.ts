@@ -1,0 +1,218 @@
+import type { GraphNodePlan, GraphPlan, GuestMessage } from '../../protocol.js';
+import { emptyMessage, toDataModel, toGuestMessage, wireTimestamp, type DataModel } from './data-model.js';
+import { hlcNanos, isHlc, type HybridClock, type Hlc } from './hlc.js';
+import type { GraphMeter } from './operator-metrics.js';
+
+type GuestFn = (...args: unknown[]) => unknown;
+/** An operator node's export (map, filter, ...): `init` and `process`. */
+export type OperatorExport = Record<string, GuestFn>;
+
+/** A message on its way through the graph: its data and the timestamp the graph orders it by. */
+interface Item {
+  dm: DataModel;
+  at: Hlc;
+}
+
+/** One accumulate window: messages of one timestamp, folded into `staged` in chunks as they come. */
+interface Window {
+  readonly at: Hlc;
+  staged: DataModel;
+  pending: DataModel[];
+}
+
+/** Messages an accumulate folds in one call; more arriving for an open window are folded early. */
+const FOLD_CHUNK = 64;
+/** Open windows per accumulate node: a delay that scatters timestamps cannot make them grow without end. */
+export const MAX_OPEN_WINDOWS = 1024;
+/** How far ahead of the wall clock a delay may move a timestamp (a window that would stay open for days is a bug). */
+export const MAX_DELAY_MS = 3_600_000;
+/** Copies of one message alive in the graph at once (every branch and fan-out counted). */
+const MAX_ITEMS_PER_MESSAGE = 1024;
+
+/** An operator's `err` (result<_, error>): the message fails at that node, the instance lives. */
+export class OperatorError extends Error {}
+
+export interface GraphRunnerDeps {
+  readonly plan: GraphPlan;
+  /** The export of each operator node's own instance, by node index. */
+  readonly operators: ReadonlyMap<number, OperatorExport>;
+  readonly clock: HybridClock;
+  readonly meter: GraphMeter;
+  /** A failed message, for the workload's log. */
+  warn(text: string): void;
+  /** Telemetry from a sink (throws a string when refused: budget, size). */
+  send(msg: GuestMessage): void;
+}
+
+/**
+ * Runs one graph workload's messages through its nodes (design.md "Azure IoT Operations data flow
+ * graphs"): source -> operators -> sink, in the worker, one message at a time. A trap in an operator
+ * propagates (the instance is unusable: the workload's restart policy applies); an operator's `err` fails
+ * that message at that node, counted and logged, and the graph runs on.
+ */
+export class GraphRunner {
+  readonly #deps: GraphRunnerDeps;
+  readonly #windows = new Map<number, Map<string, Window>>();
+
+  constructor(deps: GraphRunnerDeps) {
+    this.#deps = deps;
+  }
+
+  /** Calls every operator's `init` with its configuration; one returning false fails the start. */
+  init(): void {
+    for (const [index, operator] of this.#deps.operators) {
+      const node = this.#deps.plan.nodes[index]!;
+      const ok = operator.init!({ properties: node.properties.map(([k, v]) => [k, v]), moduleSchemas: [] });
+      if (ok !== true) throw `init of graph node ${node.name} returned false`;
+    }
+  }
+
+  /** A message from an input or a subscribed topic enters at every source node. */
+  message(topic: string, msg: GuestMessage): void {
+    const at = this.#deps.clock.now();
+    const dm = toDataModel(topic, msg, at);
+    this.#deps.plan.nodes.forEach((node, index) => {
+      if (node.type === 'source') this.#run([{ node: index, item: { dm, at } }]);
+    });
+  }
+
+  /** Closes the windows whose timestamp the wall clock has passed, and sends on what they folded. */
+  tick(): void {
+    const now = this.#deps.clock.wallNanos();
+    for (const [index, windows] of this.#windows) {
+      for (const [key, window] of windows) {
+        if (hlcNanos(window.at) >= now) continue;
+        windows.delete(key);
+        const node = this.#deps.plan.nodes[index]!;
+        const staged = this.#guard(node, () => this.#fold(index, window));
+        if (staged) this.#run(this.#forward(node, { dm: staged, at: window.at }));
+      }
+    }
+  }
+
+  /** Runs items breadth-first until each reaches a sink, is dropped or fails. */
+  #run(queue: Array<{ node: number; item: Item }>): void {
+    let alive = queue.length;
+    while (queue.length) {
+      const { node: index, item } = queue.shift()!;
+      const node = this.#deps.plan.nodes[index]!;
+      this.#deps.meter.count(node.name, 'in');
+      const next = this.#guard(node, () => this.#visit(index, node, item));
+      if (!next) continue;
+      alive += next.length;
+      if (alive > MAX_ITEMS_PER_MESSAGE) {
+        this.#failed(node, `more than ${MAX_ITEMS_PER_MESSAGE} copies of one message in the graph`);
+        return;
+      }
+      queue.push(...next);
+    }
+  }
+
+  /** What one node makes of an item: where it goes next (nothing: dropped, kept in a window, or sent). */
+  #visit(index: number, node: GraphNodePlan, item: Item): Array<{ node: number; item: Item }> {
+    const op = this.#deps.operators.get(index);
+    switch (node.type) {
+      case 'source':
+      case 'concatenate':
+        return this.#forward(node, item);
+      case 'sink':
+        try {
+          this.#deps.send(toGuestMessage(item.dm));
+        } catch (refusal) {
+          if (typeof refusal === 'string') throw new OperatorError(`telemetry refused: ${refusal}`);
+          throw refusal;
+        }
+        this.#deps.meter.count(node.name, 'out');
+        return [];
+      case 'map':
+        return this.#forward(node, { dm: call(op!, 'process', item.dm) as DataModel, at: item.at });
+      case 'filter':
+        if (call(op!, 'process', item.dm) === true) return this.#forward(node, item);
+        this.#deps.meter.count(node.name, 'dropped');
+        return [];
+      case 'branch': {
+        const arm = call(op!, 'process', hlcArgument(item.at), item.dm) === true;
+        this.#deps.meter.count(node.name, arm ? 'true' : 'false');
+        return (arm ? node.branchTrue : node.branchFalse).map((to) => ({ node: to, item }));
+      }
+      case 'delay': {
+        const at = call(op!, 'process', item.dm, hlcArgument(item.at));
+        if (!isHlc(at)) throw new OperatorError('delay returned an invalid timestamp');
+        if (hlcNanos(at) > this.#deps.clock.wallNanos() + BigInt(MAX_DELAY_MS) * 1_000_000n) throw new OperatorError(`delay moved the timestamp more than ${MAX_DELAY_MS / 60_000} minutes ahead`);
+        const dm = item.dm.tag === 'message' ? { tag: 'message' as const, val: { ...item.dm.val, timestamp: wireTimestamp(at) } } : item.dm;
+        return this.#forward(node, { dm, at: { timestamp: at.timestamp, counter: at.counter, nodeId: at.nodeId } });
+      }
+      case 'accumulate':
+        this.#collect(index, item);
+        return [];
+      default:
+        throw new TypeError(`unknown node type ${String(node.type)}`);
+    }
+  }
+
+  #forward(node: GraphNodePlan, item: Item): Array<{ node: number; item: Item }> {
+    this.#deps.meter.count(node.name, 'out');
+    return node.next.map((to) => ({ node: to, item }));
+  }
+
+  /** Keeps an item in its window (one per timestamp) until the clock passes it; folds early past a chunk. */
+  #collect(index: number, item: Item): void {
+    const windows = this.#windows.get(index) ?? new Map<string, Window>();
+    this.#windows.set(index, windows);
+    const key = `${hlcNanos(item.at)}:${item.at.counter}:${item.at.nodeId}`;
+    let window = windows.get(key);
+    if (!window) {
+      if (windows.size >= MAX_OPEN_WINDOWS) throw new OperatorError(`${MAX_OPEN_WINDOWS} windows are open already`);
+      window = { at: item.at, staged: emptyMessage(item.at), pending: [] };
+      windows.set(key, window);
+    }
+    window.pending.push(item.dm);
+    if (window.pending.length >= FOLD_CHUNK) window.staged = this.#fold(index, window);
+  }
+
+  #fold(index: number, window: Window): DataModel {
+    const op = this.#deps.operators.get(index)!;
+    const pending = window.pending;
+    window.pending = [];
+    if (pending.length) window.staged = call(op, 'process', window.staged, pending) as DataModel;
+    return window.staged;
+  }
+
+  /** Runs a node's step: an operator's err fails the message there (counted, logged); anything else (a trap) ends the call. */
+  #guard<T>(node: GraphNodePlan, step: () => T): T | undefined {
+    try {
+      return step();
+    } catch (err) {
+      if (err instanceof OperatorError || err instanceof TypeError) {
+        this.#failed(node, err.message);
+        return undefined;
+      }
+      this.#deps.meter.count(node.name, 'error');
+      throw err;
+    }
+  }
+
+  #failed(node: GraphNodePlan, why: string): void {
+    this.#deps.meter.count(node.name, 'error');
+    this.#deps.warn(`graph node ${node.name}: message failed: ${why}`);
+  }
+}
+
+/** branch and delay take the HLC record (node id a string), not the data-model timestamp. */
+function hlcArgument(at: Hlc): Hlc {
+  return { timestamp: at.timestamp, counter: at.counter, nodeId: at.nodeId };
+}
+
+/**
+ * Calls an operator export. jco throws a guest's `err` as an Error carrying `payload` (the WIT `error`
+ * record): that becomes an OperatorError; a refused sink send (a string) too. Traps pass through.
+ */
+function call(op: OperatorExport, fn: 'process', ...args: unknown[]): unknown {
+  try {
+    return op[fn]!(...args);
+  } catch (err) {
+    const payload = (err as { payload?: { message?: unknown } } | undefined)?.payload;
+    if (payload !== undefined) throw new OperatorError(typeof payload.message === 'string' ? payload.message.slice(0, 1024) : 'error');
+    throw err;
+  }
+}
