@@ -96,6 +96,22 @@ for (const [name, operators] of Object.entries(OPERATOR_GUESTS)) {
   });
 }
 
+// A hostile operator in WAT (trap, loop, grow, err: see its comment), against a world exporting map.
+const badMap = join(src, 'wat-operators', 'bad-map.wat');
+await guest('bad-map', [badMap, ...operatorWit], async () => {
+  const { parse, componentEmbed, componentNew } = await import('@bytecodealliance/jco');
+  const witPath = join(out, '.bad-map-wit');
+  writeOperatorWit(witPath, 'bad-map', ['map']);
+  try {
+    // One source: the file with the package statement first, then the rest of the package.
+    const files = readdirSync(witPath).sort((a, b) => (a === 'processor.wit' ? -1 : b === 'processor.wit' ? 1 : 0));
+    const witSource = files.map((f) => readFileSync(join(witPath, f), 'utf8')).join('\n');
+    return componentNew(await componentEmbed({ binary: await parse(readFileSync(badMap, 'utf8')), witSource, world: 'bad-map' }), []);
+  } finally {
+    rmSync(witPath, { recursive: true, force: true });
+  }
+});
+
 // WAT test guests: prelude + handler bodies, embedded with the WIT plus the WASI interfaces they import.
 // Only the parts a guest uses are declared: jco generates its glue from the component's own types.
 const EXTRA_WIT = {

@@ -84,8 +84,8 @@ export interface WorkloadSpec {
   readonly source: string | undefined;
   /** A graph workload's graph (design.md "Azure IoT Operations data flow graphs"). */
   readonly graph: GraphSpec | undefined;
-  /** Where a graph's sink sends telemetry. */
-  readonly output: string;
+  /** Where a graph's sink sends telemetry (default: the workload's name). */
+  readonly output: string | undefined;
   /** Lowercase hex without the `sha256:` prefix. */
   readonly sha256: string | undefined;
   readonly enabled: boolean;
@@ -111,7 +111,7 @@ export function toSpec(name: string, p: z.output<typeof workloadSchema>): Worklo
     name,
     source: p.source,
     graph: p.graph && toGraphSpec(p.graph),
-    output: p.output ?? name,
+    output: p.output,
     sha256: p.sha256?.replace(/^sha256:/, ''),
     enabled: p.enabled,
     config: p.config,

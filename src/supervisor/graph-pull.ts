@@ -36,7 +36,7 @@ export async function pullGraph(spec: WorkloadSpec, fetcher: Fetcher, engine: En
     const blob = await fetcher.fetch(moduleSource(graph, pin), pin.sha256, onRetry);
     return engine.compile(blob.bytes, blob.digest);
   }));
-  const plan = toGraphPlan(definition, spec.config, spec.output, (module) => used.indexOf(module));
+  const plan = toGraphPlan(definition, spec.config, spec.output ?? spec.name, (module) => used.indexOf(module));
   const digest = createHash('sha256').update(canonicalJson({ definition, modules: components.map((c) => c.digest) })).digest('hex');
   return { components, plan, digest };
 }
