@@ -26,9 +26,9 @@
     (if (i32.eq (global.get $mode) (i32.const 108)) (then (loop $forever (br $forever))))
     (if (i32.eq (global.get $mode) (i32.const 103))
       (then (loop $more (br_if $more (i32.ne (memory.grow (i32.const 1)) (i32.const -1)))) unreachable))
-    ;; err({ message: "refused" }): discriminant 1, then the string at offset 4
+    ;; err({ message: "refused" }): discriminant 1, then the string at offset 8 (data-model holds u64s: 8-aligned)
     (i32.store8 (i32.const 1024) (i32.const 1))
-    (i32.store (i32.const 1028) (i32.const 16))
-    (i32.store (i32.const 1032) (i32.const 7))
+    (i32.store (i32.const 1032) (i32.const 16))
+    (i32.store (i32.const 1036) (i32.const 7))
     (i32.const 1024))
 )

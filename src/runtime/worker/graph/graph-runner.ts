@@ -204,15 +204,15 @@ function hlcArgument(at: Hlc): Hlc {
 }
 
 /**
- * Calls an operator export. jco throws a guest's `err` as an Error carrying `payload` (the WIT `error`
- * record): that becomes an OperatorError; a refused sink send (a string) too. Traps pass through.
+ * Calls an operator export. jco throws a guest's `err` (the WIT `error` record, { message }) as it is,
+ * not as an Error: that becomes an OperatorError. Traps (WebAssembly.RuntimeError) and host errors pass through.
  */
 function call(op: OperatorExport, fn: 'process', ...args: unknown[]): unknown {
   try {
     return op[fn]!(...args);
   } catch (err) {
-    const payload = (err as { payload?: { message?: unknown } } | undefined)?.payload;
-    if (payload !== undefined) throw new OperatorError(typeof payload.message === 'string' ? payload.message.slice(0, 1024) : 'error');
-    throw err;
+    if (err instanceof Error) throw err;
+    const message = (err as { message?: unknown } | undefined)?.message;
+    throw new OperatorError(typeof message === 'string' ? message.slice(0, 1024) : 'error');
   }
 }
