@@ -53,7 +53,7 @@ const PORTABLE_WORLDS = {
 
 // TypeScript guests: strip types, then componentize-js (SpiderMonkey) against their world (the http
 // ones with the fetch event).
-for (const [name, world] of [['temperature-sensor', 'workload'], ['threshold-filter', 'workload'], ['http-echo', 'http-workload'], ['portable-http', 'portable-http'], ['portable-handler', 'portable-handler']]) {
+for (const [name, world] of [['temperature-sensor', 'workload'], ['threshold-filter', 'workload'], ['temperature-handler', 'workload'], ['http-echo', 'http-workload'], ['portable-http', 'portable-http'], ['portable-handler', 'portable-handler']]) {
   const entry = join(src, name, 'index.ts');
   await guest(name, [entry], async () => {
     const { componentize } = await import('@bytecodealliance/componentize-js');
