@@ -1,10 +1,11 @@
 // IoT Edge mode end to end: the module in its own process, configured only by IOTEDGE_* variables,
 // against the edgeHub emulator (real azure-iot-device client over MQTT/TLS, real fromEnvironment).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { join } from 'node:path';
 import { EdgeHubEmulator } from '../../test-support/edgehub/emulator.mjs';
-import { CLI, freePort, guestBytes, guestPath, sampleValue, scrape, tempDir, waitFor } from '../helpers.js';
+import { CLI, freePort, guestBytes, guestPath, ROOT, sampleValue, scrape, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
 const dataDir = join(tmp.path, 'data');
@@ -23,6 +24,7 @@ beforeAll(async () => {
   copyFileSync(guestPath('echo'), join(dataDir, 'wasm', 'echo.wasm'));
   copyFileSync(guestPath('trap'), join(dataDir, 'wasm', 'trap.wasm'));
   copyFileSync(guestPath('init-fails'), join(dataDir, 'wasm', 'init-fails.wasm'));
+  copyFileSync(guestPath('graph-temperature'), join(dataDir, 'wasm', 'graph-temperature.wasm'));
   hub = await EdgeHubEmulator.start();
   await hub.setDesired({ schemaVersion: '1.0', workloads: { alpha: workload({ config: { v: '1' } }), beta: workload({ inputs: ['sensors'] }) } });
   metricsPort = await freePort();
@@ -143,6 +145,19 @@ describe('IoT Edge mode', () => {
     const echoed = await waitFor('echoed output', () => outputs('echoed')[0]);
     expect(echoed.body.toString()).toBe('{"temperature":31}');
     expect(echoed.properties.workload).toBe('beta');
+  });
+
+  it('runs a data flow graph from the twin: an edgeHub input in, the sink\'s telemetry (through the outbox) out on its output', async () => {
+    const temperature = guestBytes('graph-temperature');
+    const graph = parseYaml(readFileSync(join(ROOT, 'test-support', 'graphs', 'branch-route.yaml'), 'utf8')) as Record<string, unknown>;
+    await hub.patchDesired({ workloads: { route: { inputs: ['readings'], output: 'routed', graph: { ...graph, modules: [{ module: 'temperature:1.0.0', source: 'file://wasm/graph-temperature.wasm', sha256: temperature.digest }] } } } });
+    await waitFor('route reported running as a graph', () => (reportedWorkloads().route as { status?: string; kind?: string } | undefined)?.kind === 'graph' && reportedWorkloads().route?.status === 'running', 30_000);
+    await hub.sendInput('readings', '{"temperature":{"value":212,"unit":"F"}}', { '$.ct': 'application/json' });
+    await hub.sendInput('readings', '{"humidity":{"value":40}}', { '$.ct': 'application/json' });
+    await waitFor('two routed outputs', () => outputs('routed').length >= 2);
+    expect(outputs('routed').map((o) => JSON.parse(o.body.toString()))).toEqual([{ temperature: { value: 100, unit: 'C', seq: 1 } }, { humidity: { value: 40 } }]);
+    expect(outputs('routed')[0]!.properties).toMatchObject({ workload: 'route', topic: 'input/readings' });
+    await hub.patchDesired({ workloads: { route: null } });
   });
 
   it('reconnects after edgeHub drops and restarts, re-reads the twin and applies a patch made while away', async () => {
