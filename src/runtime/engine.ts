@@ -2,8 +2,7 @@ import { WasmhostError } from '../errors.js';
 import { Compiler, type CompiledComponent } from './compiler.js';
 import { moduleSourceOf, WorkloadInstance, type InstanceConfig, type InstanceListener } from './instance.js';
 import { operatorExports, type GraphPlan, type OperatorType } from '../base/index.js';
-import { setFlagsFromString } from 'node:v8';
-import { MAX_TABLE_ENTRIES } from './memory-limit.js';
+import { setWasmFlags } from './wasm-flags.js';
 import { ThreadWorkers } from './worker-pool.js';
 import { RunnerWorkers, type RunnerStats } from './runner/runner-workers.js';
 import type { WorkerSource } from './worker-port.js';
@@ -27,10 +26,7 @@ export class Engine {
   constructor(compiledCacheDir: string, placement: WorkerPlacement = 'runner') {
     this.#compiler = new Compiler(compiledCacheDir);
     this.#workers = placement === 'runner' ? new RunnerWorkers() : new ThreadWorkers();
-    // V8's own bound on any wasm table, for this process and its workers (the runner sets its own):
-    // besides the caps written into each module (capMemories), no table anywhere (one jco's glue makes
-    // included) can outgrow a heap.
-    setFlagsFromString(`--wasm-max-table-size=${MAX_TABLE_ENTRIES}`);
+    setWasmFlags(); // this process's (the runner sets its own)
   }
 
   /** Compiles (or finds in the disk cache) a component or preview1 module. */

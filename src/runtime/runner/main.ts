@@ -3,16 +3,15 @@
  * (which ends the whole process, whatever thread caused it) takes down this process, never the host.
  * It does what the host asks over the IPC channel and nothing else; it ends when the host goes.
  */
-import { setFlagsFromString } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 import { WasmhostError } from '../../errors.js';
 import { ACKED, CAP, COUNTERS_BYTES, WRITTEN } from '../../outbox/format.js';
-import { MAX_TABLE_ENTRIES } from '../memory-limit.js';
+import { setWasmFlags } from '../wasm-flags.js';
 import { ThreadWorkers } from '../worker-pool.js';
 import type { HostToRunner, RemoteInit, RunnerToHost } from './protocol.js';
 import { RELAY_MS, STATS_MS } from './timing.js';
 
-setFlagsFromString(`--wasm-max-table-size=${MAX_TABLE_ENTRIES}`);
+setWasmFlags();
 
 interface Hosted {
   readonly worker: Worker;
