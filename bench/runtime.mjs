@@ -23,8 +23,8 @@ const load = (name) => {
   return { bytes, digest: createHash('sha256').update(bytes).digest('hex') };
 };
 
-async function coldCompileMs(name) {
-  const { bytes, digest } = load(name);
+/** Transpile + compile with an empty cache, median of 3: `component` is { bytes, digest }. */
+export async function coldCompileMs({ bytes, digest }) {
   const times = [];
   for (let i = 0; i < 3; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'wh-bench-'));
@@ -39,15 +39,13 @@ async function coldCompileMs(name) {
 }
 
 /** Start from the disk cache with compiled modules in memory: what a restart costs. */
-async function startFromCacheMs(engine, name) {
-  const { bytes, digest } = load(name);
-  const compiled = await engine.compile(bytes, digest);
-  (await engine.start(compiled, options(), listener)).stop(); // warm the module cache
+export async function startFromCacheMs(engine, compiled, opts = options()) {
+  (await engine.start(compiled, opts, listener)).stop(); // warm the module cache
   const times = [];
   for (let i = 0; i < ROUNDS; i++) {
     await settle(150); // let the warm spare worker refill, as between real restarts
     const t = performance.now();
-    const instance = await engine.start(compiled, options(), listener);
+    const instance = await engine.start(compiled, opts, listener);
     await instance.call({ fn: 'init' });
     times.push(performance.now() - t);
     await instance.stop();
@@ -111,14 +109,13 @@ function plainJsRate(fn, count = 200_000) {
   return median(rates);
 }
 
-async function idleMemoryMb(engine, name, count) {
-  const { bytes, digest } = load(name);
-  const compiled = await engine.compile(bytes, digest);
+/** Resident memory (this process and the runner) per idle workload, over `count` of them. */
+export async function idleMemoryMb(engine, compiled, count, opts = options()) {
   await settle(500);
   const before = treeRssMb(); // this process and the runner the workers live in
   const instances = [];
   for (let i = 0; i < count; i++) {
-    const instance = await engine.start(compiled, options(), listener);
+    const instance = await engine.start(compiled, opts, listener);
     await instance.call({ fn: 'init' });
     instances.push(instance);
   }
@@ -148,20 +145,21 @@ export async function runtimeBench() {
   const engine = new Engine(dir);
   const rows = [];
   try {
-    const watCold = await coldCompileMs('echo');
-    const jsCold = await coldCompileMs('temperature-sensor');
-    const watStart = await startFromCacheMs(engine, 'echo');
-    const jsStart = await startFromCacheMs(engine, 'temperature-sensor');
+    const compile = (name) => engine.compile(load(name).bytes, load(name).digest);
+    const watCold = await coldCompileMs(load('echo'));
+    const jsCold = await coldCompileMs(load('temperature-sensor'));
+    const watStart = await startFromCacheMs(engine, await compile('echo'));
+    const jsStart = await startFromCacheMs(engine, await compile('temperature-sensor'));
     const workerStart = await bareWorkerStartMs();
     rows.push(['start from cache + init, small (WAT)', `${watStart.toFixed(1)} ms`, `cold compile (transpile) ${watCold.toFixed(0)} ms`, `${(watStart / watCold).toFixed(3)}`]);
-    rows.push(['start from cache + init, 12 MB JS', `${jsStart.toFixed(1)} ms`, `cold compile (transpile) ${jsCold.toFixed(0)} ms`, `${(jsStart / jsCold).toFixed(3)}`]);
+    rows.push(['start from cache + init, JS (QuickJS, 1.6 MB)', `${jsStart.toFixed(1)} ms`, `cold compile (transpile) ${jsCold.toFixed(0)} ms`, `${(jsStart / jsCold).toFixed(3)}`]);
     rows.push(['start from cache + init, small (WAT)', `${watStart.toFixed(1)} ms`, `new bare worker thread ${workerStart.toFixed(1)} ms`, `${(watStart / workerStart).toFixed(2)}`]);
 
     const echoPlain = plainJsRate((i) => JSON.stringify({ x: i }));
     const watCalls = await callsPerSecond(engine, 'echo', { fn: 'onMethod', name: 'echo', payload: '{"x":1}' }, 20_000);
     const jsCalls = await callsPerSecond(engine, 'temperature-sensor', { fn: 'onMethod', name: 'reset', payload: '' }, 2_000);
     rows.push(['export calls/s (on-method), small (WAT)', `${Math.round(watCalls)}`, `plain JS function ${Math.round(echoPlain)}`, `${(watCalls / echoPlain).toFixed(4)}`]);
-    rows.push(['export calls/s (on-method), 12 MB JS', `${Math.round(jsCalls)}`, `plain JS function ${Math.round(echoPlain)}`, `${(jsCalls / echoPlain).toFixed(4)}`]);
+    rows.push(['export calls/s (on-method), JS (QuickJS, 1.6 MB)', `${Math.round(jsCalls)}`, `plain JS function ${Math.round(echoPlain)}`, `${(jsCalls / echoPlain).toFixed(4)}`]);
 
     const importUs = await hostImportMicros(engine);
     // Baseline: the same send implementation called from plain JS, no wasm boundary, no thread hop.
@@ -171,10 +169,10 @@ export async function runtimeBench() {
     rows.push(['host import (telemetry.send), small (WAT)', `${importUs.toFixed(2)} us`, `same send() from plain JS ${plainSend.toFixed(3)} us`, `${(importUs / plainSend).toFixed(1)}x`]);
 
     const bareMb = await bareWorkerMemoryMb(10);
-    const watMb = await idleMemoryMb(engine, 'echo', 5);
-    const jsMb = await idleMemoryMb(engine, 'temperature-sensor', 3);
+    const watMb = await idleMemoryMb(engine, await compile('echo'), 5);
+    const jsMb = await idleMemoryMb(engine, await compile('temperature-sensor'), 3);
     rows.push(['memory per idle workload, small (WAT)', `${watMb.toFixed(1)} MB`, `idle bare worker thread ${bareMb.toFixed(1)} MB`, `${(watMb / bareMb).toFixed(2)}x`]);
-    rows.push(['memory per idle workload, 12 MB JS', `${jsMb.toFixed(1)} MB`, `idle bare worker thread ${bareMb.toFixed(1)} MB`, `${(jsMb / bareMb).toFixed(2)}x`]);
+    rows.push(['memory per idle workload, JS (QuickJS, 1.6 MB)', `${jsMb.toFixed(1)} MB`, `idle bare worker thread ${bareMb.toFixed(1)} MB`, `${(jsMb / bareMb).toFixed(2)}x`]);
   } finally {
     await engine.close();
     rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { GUEST_WORLDS, writeGuestWit, writeOperatorWit } from '../dist/devloop/guest-wit.js';
+import { componentizeJs } from '../dist/devloop/js-engines.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'guest-modules');
@@ -17,7 +18,7 @@ const witSource = readFileSync(join(witDir, 'host.wit'), 'utf8');
 const hashFile = join(out, '.build-hashes.json');
 const versions = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
 // This script's own text counts too: a change in how guests are built rebuilds them.
-const toolVersions = `${versions('@bytecodealliance/componentize-js')}|${versions('@bytecodealliance/jco')}|${versions('typescript')}|${readFileSync(fileURLToPath(import.meta.url), 'utf8')}`;
+const toolVersions = `${versions('@bytecodealliance/componentize-js')}|${versions('componentize-qjs')}|${versions('@bytecodealliance/jco')}|${versions('typescript')}|${readFileSync(fileURLToPath(import.meta.url), 'utf8')}`;
 
 mkdirSync(out, { recursive: true });
 const hashes = existsSync(hashFile) ? JSON.parse(readFileSync(hashFile, 'utf8')) : {};
@@ -51,25 +52,31 @@ const PORTABLE_WORLDS = {
   'portable-handler': 'import wasi:keyvalue/store@0.2.0-draft;\n  import wasi:keyvalue/atomics@0.2.0-draft;\n  import wasi:keyvalue/batch@0.2.0-draft;\n  import kv;\n  export handler;',
 };
 
-// TypeScript guests: strip types, then componentize-js (SpiderMonkey) against their world (the http
-// ones with the fetch event).
-for (const [name, world] of [['temperature-sensor', 'workload'], ['threshold-filter', 'workload'], ['temperature-handler', 'workload'], ['http-echo', 'http-workload'], ['portable-http', 'portable-http'], ['portable-handler', 'portable-handler']]) {
+// TypeScript guests: strip types, then the repository's own engine choice (src/devloop/js-engines.ts):
+// QuickJS for handlers (smaller, faster: BENCHMARKS.md), SpiderMonkey where a guest needs its web
+// platform (the http ones' fetch event) or its 64-bit integers as bigint (the portable ones, written
+// for wasmCloud and Spin). `-sm` builds the sensor with SpiderMonkey too, so the host is tested with both.
+const TS_GUESTS = [
+  ['temperature-sensor', 'workload', 'quickjs'],
+  ['temperature-sensor', 'workload', 'spidermonkey', 'temperature-sensor-sm'],
+  ['threshold-filter', 'workload', 'quickjs'],
+  ['temperature-handler', 'workload', 'quickjs'],
+  ['temperature-handler', 'workload', 'spidermonkey', 'temperature-handler-sm'],
+  ['http-echo', 'http-workload', 'spidermonkey'],
+  ['portable-http', 'portable-http', 'spidermonkey'],
+  ['portable-handler', 'portable-handler', 'spidermonkey'],
+];
+for (const [name, world, engine, output = name] of TS_GUESTS) {
   const entry = join(src, name, 'index.ts');
-  await guest(name, [entry], async () => {
-    const { componentize } = await import('@bytecodealliance/componentize-js');
+  await guest(output, [entry], async () => {
     const js = ts.transpileModule(readFileSync(entry, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
-    const tmp = join(out, `.${name}.js`);
-    writeFileSync(tmp, js);
     const body = PORTABLE_WORLDS[world] ?? GUEST_WORLDS[world];
     const own = world !== 'workload';
-    const witPath = join(out, `.${world}-wit`);
+    const witPath = join(out, `.${output}-wit`);
     if (own) writeGuestWit(witPath, world, body);
     try {
-      const http = body.includes('wasi:http/');
-      const { component } = await componentize({ sourcePath: tmp, witPath: own ? witPath : witDir, worldName: world, disableFeatures: http ? ['stdio'] : ['http', 'stdio'] });
-      return component;
+      return await componentizeJs(engine, { js, witPath: own ? witPath : witDir, world, http: body.includes('wasi:http/'), scratchDir: out, toolRoots: [root] });
     } finally {
-      rmSync(tmp, { force: true });
       if (own) rmSync(witPath, { recursive: true, force: true });
     }
   });
@@ -82,15 +89,13 @@ const operatorWit = readdirSync(operatorDir).map((f) => join(operatorDir, f));
 for (const [name, operators] of Object.entries(OPERATOR_GUESTS)) {
   const entry = join(src, name, 'index.ts');
   await guest(name, [entry, ...operatorWit], async () => {
-    const { componentize } = await import('@bytecodealliance/componentize-js');
-    const tmp = join(out, `.${name}.js`);
-    writeFileSync(tmp, ts.transpileModule(readFileSync(entry, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText);
+    const js = ts.transpileModule(readFileSync(entry, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
     const witPath = join(out, `.${name}-wit`);
     writeOperatorWit(witPath, name, operators);
     try {
-      return (await componentize({ sourcePath: tmp, witPath, worldName: name, disableFeatures: ['http', 'stdio'] })).component;
+      // SpiderMonkey: the operators use 64-bit integers (timestamps, counters) as bigint.
+      return await componentizeJs('spidermonkey', { js, witPath, world: name, http: false, scratchDir: out, toolRoots: [root] });
     } finally {
-      rmSync(tmp, { force: true });
       rmSync(witPath, { recursive: true, force: true });
     }
   });

@@ -9,7 +9,7 @@ import { log } from 'edge:host/log@0.1.0';
 const encoder = new TextEncoder();
 const numberFrom = (key: string, fallback: number): number => {
   const value = Number(get(key));
-  return get(key) !== undefined && Number.isFinite(value) ? value : fallback;
+  return get(key) != null && Number.isFinite(value) ? value : fallback; // none: undefined (SpiderMonkey) or null (QuickJS)
 };
 
 let machineTemperature = 0;

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, relative } from 'node:path';
 import { WasmhostError } from '../errors.js';
 import { GUEST_WORLDS, PACKAGE_ROOT } from './guest-wit.js';
+import { componentizeJs, ENGINE_PACKAGES, type JsEngine } from './js-engines.js';
 import type { Project } from './project.js';
 import { resolveTool } from './resolve-tool.js';
 
@@ -41,8 +42,20 @@ function inputsHash(project: Project, tools: string[]): string {
   return hash.digest('hex');
 }
 
+/** The JS exports each world needs (a world exporting wasi:http is served through the fetch event, not an export). */
+const WORLD_EXPORTS: Record<string, readonly string[]> = { workload: ['handler'] };
+
+/** Exports the world needs that the entry module lacks (engines differ in whether they notice at build time). */
+function missingExports(program: import('typescript').Program, entry: string, world: string): string[] {
+  const file = program.getSourceFile(entry);
+  const checker = program.getTypeChecker();
+  const symbol = file && checker.getSymbolAtLocation(file);
+  const names = new Set(symbol ? checker.getExportsOfModule(symbol).map((s) => s.name) : []);
+  return (WORLD_EXPORTS[world] ?? []).filter((name) => !names.has(name));
+}
+
 /** TypeScript: the whole project type-checked (its tsconfig), then the entry as one ES module. */
-async function typescriptToJs(project: Project, entry: string): Promise<string> {
+async function typescriptToJs(project: Project, entry: string, world: string): Promise<string> {
   const ts = (await import(resolveTool(toolRoots(project), 'typescript').url)).default as typeof import('typescript');
   const configPath = join(project.dir, 'tsconfig.json');
   const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => fail(ts.flattenDiagnosticMessageText(d.messageText, ' ')) })!;
@@ -56,29 +69,17 @@ async function typescriptToJs(project: Project, entry: string): Promise<string> 
     });
     fail(`type errors:\n  ${lines.join('\n  ')}`);
   }
+  const missing = missingExports(program, entry, world);
+  if (missing.length) fail(`${relative(project.dir, entry)} does not export ${missing.map((m) => `\`${m}\``).join(', ')} (the world ${world} exports it)`);
   const source = readFileSync(entry, 'utf8');
   if (/^\s*(import|export)\b[^;]*from\s+['"]\.\.?\//m.test(source)) fail(`${relative(project.dir, entry)} imports a local file: wasmhost build takes one source file (put the code in it)`);
   return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
 }
 
-async function buildTypescript(project: Project, entry: string, world: string): Promise<Uint8Array> {
-  const js = await typescriptToJs(project, entry);
-  const componentizeJs = resolveTool(toolRoots(project), '@bytecodealliance/componentize-js');
-  // componentize-js reads the WIT through preview2-shim, which no longer preopens `/` (a build tool, never the host runtime).
-  const shim = resolveTool([componentizeJs.dir], '@bytecodealliance/preview2-shim', 'filesystem');
-  ((await import(shim.url)) as { _addPreopen(guest: string, host: string): void })._addPreopen('/', '/');
-  const { componentize } = (await import(componentizeJs.url)) as typeof import('@bytecodealliance/componentize-js');
-  const tmp = join(project.dir, 'dist', `.${project.name}.js`);
-  writeFileSync(tmp, js);
-  try {
-    const http = GUEST_WORLDS[world]?.includes('wasi:http/') ?? false;
-    const { component } = await componentize({ sourcePath: tmp, witPath: join(project.dir, 'wit'), worldName: world, disableFeatures: http ? ['stdio'] : ['http', 'stdio'] });
-    return component;
-  } catch (err) {
-    return fail(`componentize: ${(err as Error).message.split('\n').filter(Boolean).slice(0, 3).join(' ')}`);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
+async function buildTypescript(project: Project, entry: string, world: string, engine: JsEngine): Promise<Uint8Array> {
+  const js = await typescriptToJs(project, entry, world);
+  const http = GUEST_WORLDS[world]?.includes('wasi:http/') ?? false;
+  return componentizeJs(engine, { js, witPath: join(project.dir, 'wit'), world, http, scratchDir: join(project.dir, 'dist'), toolRoots: toolRoots(project) });
 }
 
 function buildC(project: Project, entry: string): Uint8Array {
@@ -94,17 +95,29 @@ function buildC(project: Project, entry: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * The engine a TypeScript project builds with: `--engine`, else its package.json's `wasmhost.engine`,
+ * else QuickJS (smaller, faster; BENCHMARKS.md) unless it serves http (StarlingMonkey's fetch event).
+ */
+export function engineFor(project: Project, override?: JsEngine): JsEngine {
+  if (override) return override;
+  if (project.build.language === 'typescript' && project.build.engine) return project.build.engine;
+  const http = project.build.language === 'typescript' && (GUEST_WORLDS[project.build.world]?.includes('wasi:http/') ?? false);
+  return http ? 'spidermonkey' : 'quickjs';
+}
+
 /** `wasmhost build`: dist/<name>.wasm from the project's source, rebuilt only when an input changed. */
-export async function buildProject(project: Project): Promise<BuildResult> {
+export async function buildProject(project: Project, engineOverride?: JsEngine): Promise<BuildResult> {
   const entry = join(project.dir, project.build.entry);
   if (!existsSync(entry)) fail(`${project.build.entry} does not exist`);
-  const tools = project.build.language === 'typescript' ? ['typescript', '@bytecodealliance/componentize-js'].map((name) => join(resolveTool(toolRoots(project), name).dir, 'package.json')) : [];
-  const hash = inputsHash(project, tools);
+  const engine = engineFor(project, engineOverride);
+  const tools = project.build.language === 'typescript' ? ['typescript', ENGINE_PACKAGES[engine]].map((name) => join(resolveTool(toolRoots(project), name).dir, 'package.json')) : [];
+  const hash = createHash('sha256').update(inputsHash(project, tools)).update(engine).digest('hex');
   const stampPath = join(project.dir, 'dist', STAMP);
   const stamp = existsSync(stampPath) ? (JSON.parse(readFileSync(stampPath, 'utf8')) as { hash: string; sha256: string }) : undefined;
   if (stamp?.hash === hash && existsSync(project.output)) return { output: project.output, bytes: statSync(project.output).size, sha256: stamp.sha256, rebuilt: false };
   mkdirSync(dirname(project.output), { recursive: true });
-  const bytes = project.build.language === 'typescript' ? await buildTypescript(project, entry, project.build.world) : buildC(project, entry);
+  const bytes = project.build.language === 'typescript' ? await buildTypescript(project, entry, project.build.world, engine) : buildC(project, entry);
   writeFileSync(project.output, bytes);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   writeFileSync(stampPath, JSON.stringify({ hash, sha256 }));

@@ -1,4 +1,5 @@
 export { readProject, type Project } from './project.js';
 export { scaffold, TEMPLATES, type Template } from './scaffold.js';
-export { buildProject, type BuildResult } from './build.js';
+export { buildProject, engineFor, type BuildResult } from './build.js';
+export { componentizeJs, JS_ENGINES, type JsEngine } from './js-engines.js';
 export { testProject, type TestReport } from './test-runner.js';

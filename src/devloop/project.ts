@@ -6,7 +6,7 @@ import { WasmhostError } from '../errors.js';
 const Config = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and "-"'),
   wasmhost: z.discriminatedUnion('language', [
-    z.object({ language: z.literal('typescript'), entry: z.string(), world: z.string() }),
+    z.object({ language: z.literal('typescript'), entry: z.string(), world: z.string(), engine: z.enum(['quickjs', 'spidermonkey']).optional() }),
     z.object({ language: z.literal('c'), entry: z.string() }),
   ]),
 });

@@ -4,6 +4,8 @@ import { basename, join, resolve } from 'node:path';
 import { WasmhostError } from '../errors.js';
 import { PACKAGE_ROOT, writeGuestWit } from './guest-wit.js';
 import { readProject } from './project.js';
+import { engineFor } from './build.js';
+import type { JsEngine } from './js-engines.js';
 
 export const TEMPLATES = ['handler-ts', 'http-ts', 'command-c'] as const;
 export type Template = (typeof TEMPLATES)[number];
@@ -23,15 +25,36 @@ function fillIn(dir: string, values: Record<string, string>): void {
  * TypeScript declarations for the world's imports and exports, generated from the project's wit/ with
  * jco's guest-types (jco reads files through its own WASI sandbox, hence the preopen of `/`).
  */
-function writeTypes(dir: string, world: string): void {
+function writeTypes(dir: string, world: string, engine: JsEngine): void {
   const jco = join(PACKAGE_ROOT, 'node_modules/@bytecodealliance/jco/dist/jco.js');
   if (!existsSync(jco)) throw new WasmhostError('WH_ERR_BUILD_FAILED', `jco is not installed (${jco}): install wasmhost with its development dependencies`);
   const r = spawnSync(process.execPath, ['--import', join(PACKAGE_ROOT, 'scripts/preopen-root.mjs'), jco, 'guest-types', join(dir, 'wit'), '-n', world, '-o', join(dir, 'types'), '-q'], { encoding: 'utf8' });
   if (r.status !== 0) throw new WasmhostError('WH_ERR_BUILD_FAILED', `generating types from wit/ failed: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
+  if (engine === 'quickjs') forQuickJs(join(dir, 'types'));
+}
+
+/**
+ * jco writes SpiderMonkey's (and its own) conventions; QuickJS guests see an absent option as `null`
+ * and a 64-bit integer as a `number` (componentize-qjs's mappings), so their declarations say that.
+ */
+function forQuickJs(dir: string): void {
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) forQuickJs(path);
+    else if (entry.endsWith('.d.ts')) writeFileSync(path, readFileSync(path, 'utf8').replace(/\bbigint\b/g, 'number').replace(/ \| undefined\b/g, ' | null').replace(/\?: ([^,;\n]+)([,;])/g, '?: $1 | null$2'));
+  }
+}
+
+/** Pins the project's engine in its package.json (`wasmhost.engine`), where `wasmhost build` reads it. */
+function setEngine(dir: string, engine: JsEngine): void {
+  const path = join(dir, 'package.json');
+  const pkg = JSON.parse(readFileSync(path, 'utf8')) as { wasmhost: Record<string, string> };
+  pkg.wasmhost.engine = engine;
+  writeFileSync(path, `${JSON.stringify(pkg, null, 2)}\n`);
 }
 
 /** `wasmhost new`: a workload project from a template, ready for `npm install`, build, test and start. */
-export function scaffold(target: string, template: Template, name = basename(resolve(target))): string {
+export function scaffold(target: string, template: Template, name = basename(resolve(target)), engine?: JsEngine): string {
   const dir = resolve(target);
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new WasmhostError('WH_ERR_CLI_USAGE', `${dir} exists and is not empty`);
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw new WasmhostError('WH_ERR_CLI_USAGE', `project name ${JSON.stringify(name)}: use lowercase letters, digits and "-" (or pass --name)`);
@@ -39,10 +62,13 @@ export function scaffold(target: string, template: Template, name = basename(res
   cpSync(join(PACKAGE_ROOT, 'templates', template), dir, { recursive: true });
   renameSync(join(dir, 'gitignore'), join(dir, '.gitignore'));
   fillIn(dir, { name, wasmhost: `file:${PACKAGE_ROOT}` });
-  const { build } = readProject(dir);
-  if (build.language === 'typescript') {
-    writeGuestWit(join(dir, 'wit'), build.world);
-    writeTypes(dir, build.world);
+  if (engine) setEngine(dir, engine);
+  const project = readProject(dir);
+  if (project.build.language === 'typescript') {
+    writeGuestWit(join(dir, 'wit'), project.build.world);
+    writeTypes(dir, project.build.world, engineFor(project));
+  } else if (engine) {
+    throw new WasmhostError('WH_ERR_CLI_USAGE', `--engine is for JavaScript projects; ${template} is built with clang`);
   }
   return dir;
 }

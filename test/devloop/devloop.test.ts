@@ -48,9 +48,15 @@ const tsc = (dir: string) => sh(dir, process.execPath, [join(ROOT, 'node_modules
 describe('wasmhost new / build / test', () => {
   it('handler-ts: builds (then is up to date), its tests pass, a wrong expectation shows a diff, run prints telemetry, tsc passes', async () => {
     const { dir, built } = makeProject('my-sensor', 'handler-ts');
-    expect(built).toMatch(/^built dist\/my-sensor\.wasm \([\d.]+ MB\) sha256:[0-9a-f]{64}$/);
+    // QuickJS by default: a component of a couple of MB (SpiderMonkey's are ~12)
+    expect(built).toMatch(/^built dist\/my-sensor\.wasm \([12]\.\d MB\) sha256:[0-9a-f]{64}$/);
     expect(npm(dir, 'run', '--silent', 'build').stdout).toMatch(/^up to date: dist\/my-sensor\.wasm/);
     testPassesThenFails(dir, (t) => t.replace('"count": 2', '"count": 3'), /FAIL basic\.test\.json.*\n  step 3 \(method count\): result\n\s+expected: \{"count":3\}\n\s+actual:   \{"count":2\}/);
+    // The same project with the other engine: built anew (the engine is an input), and its tests pass too.
+    const spiderMonkey = wasmhost(dir, 'build', '--engine', 'spidermonkey');
+    expect(spiderMonkey.stdout).toMatch(/^built dist\/my-sensor\.wasm \(1\d\.\d MB\)/);
+    expect(npm(dir, 'test', '--silent').stdout).toContain('1 passed, 0 failed');
+    expect(wasmhost(dir, 'build').stdout).toMatch(/^built dist\/my-sensor\.wasm \([12]\.\d MB\)/);
     expect(tsc(dir).status).toBe(0);
     const firstLine = await new Promise<string>((resolve) => {
       const run = spawn(process.execPath, [CLI, 'run', '--config', 'site=lab', '--timer-ms', '200', 'dist/my-sensor.wasm'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'ignore'] });

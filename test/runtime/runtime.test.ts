@@ -37,6 +37,18 @@ async function start(guest: string, over: Partial<StartOptions> = {}): Promise<R
 const telemetry = (effects: Effect[]) => effects.filter((e) => e.type === 'telemetry');
 
 describe('runtime', () => {
+  it.each(['temperature-sensor', 'temperature-sensor-sm'])('runs a JavaScript handler built with either engine (%s: QuickJS, SpiderMonkey)', async (guest) => {
+    const { instance, effects } = await start(guest, { memoryMb: 128, config: { machine: 'press-9', minTemp: '30', maxTemp: '40' } });
+    await instance.call({ fn: 'init' });
+    await instance.call({ fn: 'onTimer' });
+    const [reading] = telemetry(effects);
+    const body = JSON.parse(Buffer.from((reading as Extract<Effect, { type: 'telemetry' }>).msg.body).toString());
+    expect(body.machine.name).toBe('press-9');
+    expect(body.machine.temperature).toBeGreaterThan(30); // config read through an option: none is null in QuickJS, undefined in SpiderMonkey
+    expect(await instance.call({ fn: 'onMethod', name: 'reset', payload: '' })).toBe('{"reset":true}');
+    await instance.stop();
+  });
+
   it('runs a handler: init, timer telemetry, on-method result, on-message forwarding', async () => {
     const { instance, effects } = await start('echo');
     await instance.call({ fn: 'init' });
