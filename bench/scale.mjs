@@ -102,5 +102,5 @@ export async function scaleBench() {
   for (const n of (process.env.SCALE_SMALL ?? '10,25,50,100').split(',').map(Number)) small.push(await measure('small', n));
   const js = [];
   for (const n of (process.env.SCALE_JS ?? '5,10,20').split(',').map(Number)) js.push(await measure('js', n));
-  return [table('Small (WAT) handler workloads', small), table('JavaScript handler workloads (12 MB component)', js)].join('\n');
+  return [table('Small (WAT) handler workloads', small), table('JavaScript handler workloads (QuickJS, 1.6 MB component)', js)].join('\n');
 }
