@@ -6,9 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { GUEST_WORLDS, writeGuestWit, writeOperatorWit } from '../dist/devloop/guest-wit.js';
-import { componentizeJs } from '../dist/devloop/js-engines.js';
+import { buildProject, bundleEntry, componentizeJs, readProject, writeProjectWit } from '../dist/devloop/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'guest-modules');
@@ -18,7 +17,7 @@ const witSource = readFileSync(join(witDir, 'host.wit'), 'utf8');
 const hashFile = join(out, '.build-hashes.json');
 const versions = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
 // This script's own text counts too: a change in how guests are built rebuilds them.
-const toolVersions = `${versions('@bytecodealliance/componentize-js')}|${versions('componentize-qjs')}|${versions('@bytecodealliance/jco')}|${versions('typescript')}|${readFileSync(fileURLToPath(import.meta.url), 'utf8')}`;
+const toolVersions = `${versions('@bytecodealliance/componentize-js')}|${versions('componentize-qjs')}|${versions('esbuild')}|${versions('@bytecodealliance/jco')}|${versions('typescript')}|${readFileSync(fileURLToPath(import.meta.url), 'utf8')}`;
 
 mkdirSync(out, { recursive: true });
 const hashes = existsSync(hashFile) ? JSON.parse(readFileSync(hashFile, 'utf8')) : {};
@@ -52,24 +51,36 @@ const PORTABLE_WORLDS = {
   'portable-handler': 'import wasi:keyvalue/store@0.2.0-draft;\n  import wasi:keyvalue/atomics@0.2.0-draft;\n  import wasi:keyvalue/batch@0.2.0-draft;\n  import kv;\n  export handler;',
 };
 
-// TypeScript guests: strip types, then the repository's own engine choice (src/devloop/js-engines.ts):
+// The samples are projects of the developer loop (package.json, src/, tests/): built as `wasmhost build`
+// builds them (wit/ and the declarations made anew, type-checked, bundled, QuickJS), then copied here.
+for (const name of ['temperature-sensor', 'threshold-filter']) {
+  const dir = join(src, name);
+  const inputs = ['package.json', 'tsconfig.json', ...readdirSync(join(dir, 'src')).map((f) => join('src', f))].map((f) => join(dir, f));
+  await guest(name, inputs, async () => {
+    const project = readProject(dir);
+    writeProjectWit(project);
+    return readFileSync((await buildProject(project)).output);
+  });
+}
+
+// Other TypeScript guests: bundled, then the repository's own engine choice (src/devloop/js-engines.ts):
 // QuickJS for handlers (smaller, faster: BENCHMARKS.md), SpiderMonkey where a guest needs its web
 // platform (the http ones' fetch event) or its 64-bit integers as bigint (the portable ones, written
 // for wasmCloud and Spin). `-sm` builds the sensor with SpiderMonkey too, so the host is tested with both.
 const TS_GUESTS = [
-  ['temperature-sensor', 'workload', 'quickjs'],
   ['temperature-sensor', 'workload', 'spidermonkey', 'temperature-sensor-sm'],
-  ['threshold-filter', 'workload', 'quickjs'],
   ['temperature-handler', 'workload', 'quickjs'],
   ['temperature-handler', 'workload', 'spidermonkey', 'temperature-handler-sm'],
   ['http-echo', 'http-workload', 'spidermonkey'],
   ['portable-http', 'portable-http', 'spidermonkey'],
   ['portable-handler', 'portable-handler', 'spidermonkey'],
 ];
+/** A guest's entry: src/index.ts in a project of the developer loop, else index.ts. */
+const entryOf = (name) => (existsSync(join(src, name, 'src', 'index.ts')) ? join(src, name, 'src', 'index.ts') : join(src, name, 'index.ts'));
 for (const [name, world, engine, output = name] of TS_GUESTS) {
-  const entry = join(src, name, 'index.ts');
+  const entry = entryOf(name);
   await guest(output, [entry], async () => {
-    const js = ts.transpileModule(readFileSync(entry, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const js = await bundleEntry(entry, [root], root);
     const body = PORTABLE_WORLDS[world] ?? GUEST_WORLDS[world];
     const own = world !== 'workload';
     const witPath = join(out, `.${output}-wit`);
@@ -89,7 +100,7 @@ const operatorWit = readdirSync(operatorDir).map((f) => join(operatorDir, f));
 for (const [name, operators] of Object.entries(OPERATOR_GUESTS)) {
   const entry = join(src, name, 'index.ts');
   await guest(name, [entry, ...operatorWit], async () => {
-    const js = ts.transpileModule(readFileSync(entry, 'utf8'), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const js = await bundleEntry(entry, [root], root);
     const witPath = join(out, `.${name}-wit`);
     writeOperatorWit(witPath, name, operators);
     try {

@@ -5,6 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { WasmhostError } from '../errors.js';
 import { GUEST_WORLDS, PACKAGE_ROOT } from './guest-wit.js';
 import { componentizeJs, ENGINE_PACKAGES, type JsEngine } from './js-engines.js';
+import { bundleEntry } from './bundle.js';
 import type { Project } from './project.js';
 import { resolveTool } from './resolve-tool.js';
 
@@ -54,7 +55,7 @@ function missingExports(program: import('typescript').Program, entry: string, wo
   return (WORLD_EXPORTS[world] ?? []).filter((name) => !names.has(name));
 }
 
-/** TypeScript: the whole project type-checked (its tsconfig), then the entry as one ES module. */
+/** TypeScript: the whole project type-checked (its tsconfig), then the entry and what it imports bundled as one ES module. */
 async function typescriptToJs(project: Project, entry: string, world: string): Promise<string> {
   const ts = (await import(resolveTool(toolRoots(project), 'typescript').url)).default as typeof import('typescript');
   const configPath = join(project.dir, 'tsconfig.json');
@@ -71,9 +72,7 @@ async function typescriptToJs(project: Project, entry: string, world: string): P
   }
   const missing = missingExports(program, entry, world);
   if (missing.length) fail(`${relative(project.dir, entry)} does not export ${missing.map((m) => `\`${m}\``).join(', ')} (the world ${world} exports it)`);
-  const source = readFileSync(entry, 'utf8');
-  if (/^\s*(import|export)\b[^;]*from\s+['"]\.\.?\//m.test(source)) fail(`${relative(project.dir, entry)} imports a local file: wasmhost build takes one source file (put the code in it)`);
-  return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+  return bundleEntry(entry, toolRoots(project), project.dir);
 }
 
 async function buildTypescript(project: Project, entry: string, world: string, engine: JsEngine): Promise<Uint8Array> {
@@ -111,7 +110,7 @@ export async function buildProject(project: Project, engineOverride?: JsEngine):
   const entry = join(project.dir, project.build.entry);
   if (!existsSync(entry)) fail(`${project.build.entry} does not exist`);
   const engine = engineFor(project, engineOverride);
-  const tools = project.build.language === 'typescript' ? ['typescript', ENGINE_PACKAGES[engine]].map((name) => join(resolveTool(toolRoots(project), name).dir, 'package.json')) : [];
+  const tools = project.build.language === 'typescript' ? ['typescript', 'esbuild', ENGINE_PACKAGES[engine]].map((name) => join(resolveTool(toolRoots(project), name).dir, 'package.json')) : [];
   const hash = createHash('sha256').update(inputsHash(project, tools)).update(engine).digest('hex');
   const stampPath = join(project.dir, 'dist', STAMP);
   const stamp = existsSync(stampPath) ? (JSON.parse(readFileSync(stampPath, 'utf8')) as { hash: string; sha256: string }) : undefined;

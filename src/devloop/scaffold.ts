@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { WasmhostError } from '../errors.js';
 import { PACKAGE_ROOT, writeGuestWit } from './guest-wit.js';
-import { readProject } from './project.js';
+import { readProject, type Project } from './project.js';
 import { engineFor } from './build.js';
 import type { JsEngine } from './js-engines.js';
 
@@ -27,6 +27,7 @@ function fillIn(dir: string, values: Record<string, string>): void {
  */
 function writeTypes(dir: string, world: string, engine: JsEngine): void {
   const jco = join(PACKAGE_ROOT, 'node_modules/@bytecodealliance/jco/dist/jco.js');
+  rmSync(join(dir, 'types'), { recursive: true, force: true });
   if (!existsSync(jco)) throw new WasmhostError('WH_ERR_BUILD_FAILED', `jco is not installed (${jco}): install wasmhost with its development dependencies`);
   const r = spawnSync(process.execPath, ['--import', join(PACKAGE_ROOT, 'scripts/preopen-root.mjs'), jco, 'guest-types', join(dir, 'wit'), '-n', world, '-o', join(dir, 'types'), '-q'], { encoding: 'utf8' });
   if (r.status !== 0) throw new WasmhostError('WH_ERR_BUILD_FAILED', `generating types from wit/ failed: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
@@ -43,6 +44,13 @@ function forQuickJs(dir: string): void {
     if (statSync(path).isDirectory()) forQuickJs(path);
     else if (entry.endsWith('.d.ts')) writeFileSync(path, readFileSync(path, 'utf8').replace(/\bbigint\b/g, 'number').replace(/ \| undefined\b/g, ' | null').replace(/\?: ([^,;\n]+)([,;])/g, '?: $1 | null$2'));
   }
+}
+
+/** A TypeScript project's wit/ and the declarations generated from it (types/), for its world and engine; made anew. */
+export function writeProjectWit(project: Project): void {
+  if (project.build.language !== 'typescript') return;
+  writeGuestWit(join(project.dir, 'wit'), project.build.world);
+  writeTypes(project.dir, project.build.world, engineFor(project));
 }
 
 /** Pins the project's engine in its package.json (`wasmhost.engine`), where `wasmhost build` reads it. */
@@ -64,11 +72,7 @@ export function scaffold(target: string, template: Template, name = basename(res
   fillIn(dir, { name, wasmhost: `file:${PACKAGE_ROOT}` });
   if (engine) setEngine(dir, engine);
   const project = readProject(dir);
-  if (project.build.language === 'typescript') {
-    writeGuestWit(join(dir, 'wit'), project.build.world);
-    writeTypes(dir, project.build.world, engineFor(project));
-  } else if (engine) {
-    throw new WasmhostError('WH_ERR_CLI_USAGE', `--engine is for JavaScript projects; ${template} is built with clang`);
-  }
+  if (project.build.language !== 'typescript' && engine) throw new WasmhostError('WH_ERR_CLI_USAGE', `--engine is for JavaScript projects; ${template} is built with clang`);
+  writeProjectWit(project);
   return dir;
 }

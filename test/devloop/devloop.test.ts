@@ -81,7 +81,16 @@ describe('wasmhost new / build / test', () => {
     writeFileSync(source, original.replace('export const handler: typeof Handler', 'const handler: typeof Handler'));
     const noExport = npm(dir, 'run', '--silent', 'build');
     expect(noExport.status).toBe(1);
-    expect(noExport.stderr).toMatch(/^wasmhost: WH_ERR_BUILD_FAILED: /);
+    expect(noExport.stderr).toMatch(/^wasmhost: WH_ERR_BUILD_FAILED: src\/index\.ts does not export `handler`/);
+    // Code split over files is bundled into the one component; an import that does not resolve says where.
+    writeFileSync(join(dir, 'src', 'site.ts'), "export const siteOf = (value: string | null | undefined): string => value ?? 'unknown';\n");
+    writeFileSync(source, `import { siteOf } from './site';\n${original.replaceAll("get('site') ?? 'unknown'", "siteOf(get('site'))")}`);
+    expect(npm(dir, 'run', '--silent', 'build').status).toBe(0);
+    expect(npm(dir, 'test', '--silent').stdout).toContain('1 passed, 0 failed');
+    writeFileSync(source, `import { siteOf } from './nowhere';\n${original}`);
+    const unresolved = npm(dir, 'run', '--silent', 'build');
+    expect(unresolved.status).toBe(1);
+    expect(unresolved.stderr).toMatch(/WH_ERR_BUILD_FAILED: type errors:\n  src\/index\.ts\(1,\d+\): TS2307: Cannot find module '\.\/nowhere'/);
     writeFileSync(source, original);
   }, 120_000);
 

@@ -1,6 +1,7 @@
 // Simulated machine sensor in the spirit of Microsoft's SimulatedTemperatureSensor: every timer tick
 // sends one reading to output `temperature` and publishes it on local topic `plant/<machine>/temperature`
 // (where a filter can subscribe). Config: machine, minTemp, maxTemp.
+import type * as Handler from 'edge:host/handler@0.1.0';
 import { send } from 'edge:host/telemetry@0.1.0';
 import { publish } from 'edge:host/pubsub@0.1.0';
 import { get } from 'edge:host/config@0.1.0';
@@ -9,18 +10,18 @@ import { log } from 'edge:host/log@0.1.0';
 const encoder = new TextEncoder();
 const numberFrom = (key: string, fallback: number): number => {
   const value = Number(get(key));
-  return get(key) != null && Number.isFinite(value) ? value : fallback; // none: undefined (SpiderMonkey) or null (QuickJS)
+  return get(key) != null && Number.isFinite(value) ? value : fallback; // none is null (QuickJS; undefined with SpiderMonkey)
 };
 
 let machineTemperature = 0;
 let rising = true;
 
-export const handler = {
-  init(): void {
+export const handler: typeof Handler = {
+  init() {
     machineTemperature = numberFrom('minTemp', 21);
     log('info', `sensor for machine ${get('machine') ?? 'machine-1'} ready`);
   },
-  onTimer(): void {
+  onTimer() {
     const minTemp = numberFrom('minTemp', 21);
     const maxTemp = numberFrom('maxTemp', 100);
     // Warm up to maxTemp, then cool back down, with noise: enough to cross a filter's threshold.
@@ -43,8 +44,8 @@ export const handler = {
     send('temperature', msg);
     publish(`plant/${reading.machine.name}/temperature`, msg);
   },
-  onMessage(_source: string, _msg: unknown): void {},
-  onMethod(name: string, _payload: string): string {
+  onMessage() {},
+  onMethod(name) {
     if (name === 'reset') {
       machineTemperature = numberFrom('minTemp', 21);
       return JSON.stringify({ reset: true });

@@ -1,12 +1,11 @@
 // Forwards readings whose machine temperature is above config `threshold` to output `alerts` and to
 // local topic `alerts/<machine>`; counts what it forwarded in kv so the count survives restarts.
+import type * as Handler from 'edge:host/handler@0.1.0';
 import { send } from 'edge:host/telemetry@0.1.0';
 import { publish } from 'edge:host/pubsub@0.1.0';
 import { get as configGet } from 'edge:host/config@0.1.0';
 import { get as kvGet, set as kvSet } from 'edge:host/kv@0.1.0';
 import { log } from 'edge:host/log@0.1.0';
-
-interface Message { body: Uint8Array; contentType?: string; properties: Array<[string, string]> }
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -16,12 +15,12 @@ function forwarded(): number {
   return stored ? Number(decoder.decode(stored)) : 0;
 }
 
-export const handler = {
-  init(): void {
+export const handler: typeof Handler = {
+  init() {
     log('info', `filter ready: threshold ${configGet('threshold') ?? '25'}, ${forwarded()} forwarded so far`);
   },
-  onTimer(): void {},
-  onMessage(source: string, msg: Message): void {
+  onTimer() {},
+  onMessage(source, msg) {
     const threshold = Number(configGet('threshold') ?? '25');
     let reading: { machine?: { name?: string; temperature?: number } };
     try {
@@ -37,7 +36,7 @@ export const handler = {
     publish(`alerts/${reading.machine?.name ?? 'unknown'}`, out);
     kvSet('forwarded', encoder.encode(String(forwarded() + 1)));
   },
-  onMethod(name: string, _payload: string): string {
+  onMethod(name) {
     if (name === 'stats') return JSON.stringify({ forwarded: forwarded() });
     throw `unknown method ${name}`;
   },
