@@ -36,7 +36,7 @@ export function wasiImports(init: WorkerInit, effects: EffectBuffer): Record<str
   const environment = { ...(cli as unknown as { environment: object }).environment, initialCwd: () => initialCwd };
   const shim = new WASIShim({
     // `wasmhost run` passes its stdin through, as wasmtime run does; a workload has none.
-    cli: { ...cli, exit, environment, ...(init.captureStdio ? { stdin: { getStdin: emptyStdin } } : {}) },
+    cli: { ...cli, exit, environment, stdin: { getStdin: init.captureStdio ? emptyStdin : lazyStdin } },
     sandbox: { preopens: init.preopens, env: init.env, args: [init.workload, ...init.args], enableNetwork: false },
   } as ConstructorParameters<typeof WASIShim>[0]);
   const imports = shim.getImportObject() as Record<string, unknown>;
@@ -53,8 +53,10 @@ export function wasiImports(init: WorkerInit, effects: EffectBuffer): Record<str
   return imports;
 }
 
-type Stream = Record<'read' | 'blockingRead' | 'skip' | 'blockingSkip', () => never>;
+type Stream = Record<'read' | 'blockingRead' | 'skip' | 'blockingSkip', (...args: unknown[]) => unknown>;
+const STREAM_METHODS = ['read', 'blockingRead', 'skip', 'blockingSkip', 'subscribe'] as const;
 let stdin: Stream | undefined;
+const { InputStream } = (io as unknown as { streams: { InputStream: new () => Stream } }).streams;
 
 /**
  * A workload has no stdin: it reads end-of-file at once. (The shim's own would be the module's stdin,
@@ -66,8 +68,23 @@ function emptyStdin(): Stream {
   const closed = (): never => {
     throw { tag: 'closed' };
   };
-  const { InputStream } = (io as unknown as { streams: { InputStream: new () => Stream } }).streams;
   stdin = Object.assign(new InputStream(), { read: closed, blockingRead: closed, skip: closed, blockingSkip: closed });
+  return stdin;
+}
+
+/**
+ * `wasmhost run`'s stdin: the process's own, made (through the shim's I/O thread, ~90 ms to start) only
+ * when the guest first reads or polls it. Every preview1 program's adapter asks for it at start; most
+ * never read it.
+ */
+function lazyStdin(): Stream {
+  if (stdin) return stdin;
+  let real: Record<string, (...args: unknown[]) => unknown> | undefined;
+  const delegate = (method: string) => (...args: unknown[]) => {
+    real ??= (cli as unknown as { stdin: { getStdin(): Record<string, (...a: unknown[]) => unknown> } }).stdin.getStdin();
+    return real[method]!(...args);
+  };
+  stdin = Object.assign(new InputStream(), Object.fromEntries(STREAM_METHODS.map((m) => [m, delegate(m)])) as Stream);
   return stdin;
 }
 
