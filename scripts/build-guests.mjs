@@ -104,8 +104,7 @@ for (const [name, operators] of Object.entries(OPERATOR_GUESTS)) {
     const witPath = join(out, `.${name}-wit`);
     writeOperatorWit(witPath, name, operators);
     try {
-      // SpiderMonkey: the operators use 64-bit integers (timestamps, counters) as bigint.
-      return await componentizeJs('spidermonkey', { js, witPath, world: name, http: false, scratchDir: out, toolRoots: [root] });
+      return await componentizeJs('quickjs', { js, witPath, world: name, http: false, scratchDir: out, toolRoots: [root] });
     } finally {
       rmSync(witPath, { recursive: true, force: true });
     }

@@ -36,7 +36,13 @@ function readingOf(dm: DataModel): { message: Message; reading: Reading | undefi
   return { message: dm.val, reading: parsed.temperature };
 }
 
-const count = (name: string, module: string) => addToCounter(name, { tag: 'u64', val: 1n }, [{ key: 'module', value: module }]);
+/**
+ * A u64 as this engine passes them: bigint with SpiderMonkey, number with QuickJS. `like` is any u64
+ * the guest was given (a message timestamp's counter), so the operator builds with either engine.
+ */
+const u64 = (value: number, like: unknown): bigint | number => (typeof like === 'bigint' ? BigInt(value) : value);
+const count = (name: string, module: string, like: unknown) => addToCounter(name, { tag: 'u64', val: u64(1, like) }, [{ key: 'module', value: module }]);
+const counterOf = (dm: DataModel): unknown => (dm.tag === 'message' ? (dm.val.timestamp as { counter: unknown }).counter : 0);
 const withPayload = (message: Message, body: unknown): DataModel => ({ tag: 'message', val: { ...message, payload: { tag: 'bytes', val: encoder.encode(JSON.stringify(body)) }, contentType: { tag: 'string', val: 'application/json' } } });
 
 let lower = -40;
@@ -48,10 +54,10 @@ export const map = {
     return true;
   },
   process(dm: DataModel): DataModel {
-    count('requests', 'temperature/map');
+    count('requests', 'temperature/map', counterOf(dm));
     const { message, reading } = readingOf(dm);
     if (!reading || typeof reading.value !== 'number') return dm;
-    const stored = stateGet(encoder.encode('converted'), undefined).response;
+    const stored = stateGet(encoder.encode('converted'), undefined).response; // none: undefined or null, by engine
     const seq = (stored ? Number(decoder.decode(stored)) : 0) + 1;
     stateSet(encoder.encode('converted'), encoder.encode(String(seq)), undefined, undefined, { conditions: 'unconditional', expires: undefined });
     const celsius = reading.unit === 'F' ? Math.round(((reading.value - 32) * 5) / 9 * 100) / 100 : reading.value;
@@ -74,7 +80,7 @@ export const filter = {
     return true;
   },
   process(dm: DataModel): boolean {
-    count('requests', 'temperature/filter');
+    count('requests', 'temperature/filter', counterOf(dm));
     const { reading } = readingOf(dm);
     return typeof reading?.value === 'number' && reading.value >= lower && reading.value <= upper;
   },
@@ -94,7 +100,7 @@ export const accumulate = {
     return true;
   },
   process(staged: DataModel, messages: DataModel[]): DataModel {
-    count('requests', 'temperature/accumulate');
+    count('requests', 'temperature/accumulate', counterOf(staged));
     if (staged.tag !== 'message') fail('staged is not a message');
     const before = bytesOf(staged.val.payload);
     const sum: Required<Pick<Reading, 'count' | 'min' | 'max' | 'average' | 'last'>> = before.length
@@ -113,7 +119,7 @@ export const accumulate = {
       topic = message.topic;
     }
     sum.average = sum.count ? Math.round((total / sum.count) * 100) / 100 : 0;
-    recordToHistogram('window_readings', { tag: 'u64', val: BigInt(messages.length) }, [{ key: 'module', value: 'temperature/accumulate' }]);
+    recordToHistogram('window_readings', { tag: 'u64', val: u64(messages.length, counterOf(staged)) }, [{ key: 'module', value: 'temperature/accumulate' }]);
     return withPayload({ ...staged.val, topic }, { temperature: { ...sum, unit: 'C' } });
   },
 };

@@ -3,8 +3,9 @@
 // after it folds each window into one message.
 import { log } from 'wasm-graph:processor/logger@1.1.0';
 
-interface Timespec { secs: bigint; nanos: number }
-interface Hlc { timestamp: Timespec; counter: bigint; nodeId: string }
+/** u64s are bigints with SpiderMonkey and numbers with QuickJS: the operator builds with either. */
+interface Timespec { secs: bigint | number; nanos: number }
+interface Hlc { timestamp: Timespec; counter: bigint | number; nodeId: string }
 interface Configuration { properties: Array<[string, string]>; moduleSchemas: unknown[] }
 
 let windowMs = 10_000n;
@@ -23,8 +24,10 @@ export const delay = {
     return true;
   },
   process(_data: unknown, timestamp: Hlc): Hlc {
-    const ms = timestamp.timestamp.secs * 1000n + BigInt(Math.floor(timestamp.timestamp.nanos / 1e6));
+    const big = typeof timestamp.timestamp.secs === 'bigint';
+    const ms = BigInt(timestamp.timestamp.secs) * 1000n + BigInt(Math.floor(timestamp.timestamp.nanos / 1e6));
     const end = (ms / windowMs + 1n) * windowMs;
-    return { timestamp: { secs: end / 1000n, nanos: Number(end % 1000n) * 1_000_000 }, counter: 0n, nodeId: timestamp.nodeId };
+    const secs = end / 1000n;
+    return { timestamp: { secs: big ? secs : Number(secs), nanos: Number(end % 1000n) * 1_000_000 }, counter: big ? 0n : 0, nodeId: timestamp.nodeId };
   },
 };

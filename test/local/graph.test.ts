@@ -125,9 +125,12 @@ describe('a data flow graph of AIO operators', () => {
     await publish('route/a', reading(32));
     const out = await waitFor('three routed messages', () => lines('route').length >= 3 && lines('route'));
     expect(out.map((l) => l.body)).toEqual([{ temperature: { value: 100, unit: 'C', seq: 1 } }, { humidity: { value: 40 } }, { temperature: { value: 0, unit: 'C', seq: 2 } }]);
-    const samples = await scrape(metricsPort);
-    expect(sampleValue(samples, 'wasmhost_graph_node_messages_total', { workload: 'route', node: 'module-temperature/branch', outcome: 'true' })).toBe(2);
-    expect(sampleValue(samples, 'wasmhost_graph_node_messages_total', { workload: 'route', node: 'module-temperature/branch', outcome: 'false' })).toBe(1);
+    const branch = (outcome: string, samples: Awaited<ReturnType<typeof scrape>>) => sampleValue(samples, 'wasmhost_graph_node_messages_total', { workload: 'route', node: 'module-temperature/branch', outcome });
+    const samples = await waitFor('the branch counts (sent every 250 ms)', async () => {
+      const s = await scrape(metricsPort);
+      return branch('false', s) === 1 && s;
+    });
+    expect(branch('true', samples)).toBe(2);
 
     const before = (await status('route')).restarts;
     await method('restartWorkload', { name: 'route' });

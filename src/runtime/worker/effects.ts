@@ -43,6 +43,12 @@ export class EffectBuffer {
     if (this.#appended % 16 === 0 && performance.now() - this.#firstAt > FLUSH_AGE_MS) this.flushNow(this.take()); // the clock every 16th
   }
 
+  /** Sends what is collected now, between calls (a call's own effects go with its result). */
+  flush(): void {
+    const batch = this.take();
+    if (batch.length) this.flushNow(batch);
+  }
+
   take(): Effect[] {
     const out = this.#effects;
     this.#effects = [];

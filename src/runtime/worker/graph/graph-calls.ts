@@ -7,6 +7,9 @@ import { HybridClock } from './hlc.js';
 import { operatorImports } from './operator-imports.js';
 import { GraphMeter } from './operator-metrics.js';
 
+/** How long a graph's counts may wait before they are sent to the host. */
+const METRICS_MS = 250;
+
 type Exports = Record<string, Record<string, (...args: unknown[]) => unknown> | undefined>;
 
 interface Prepared {
@@ -48,6 +51,15 @@ export function graphCalls(plan: GraphPlan, prepared: Prepared, effects: EffectB
     warn: (text) => prepared.log('warn', text),
     send: (msg) => send(plan.output, msg),
   });
+  // What the graph measured goes out at most every METRICS_MS, between calls: a message's result carries
+  // its telemetry at once, its counts need not cross the thread with every call.
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flushMetrics = () => {
+    flushTimer = undefined;
+    const measured = meter.take();
+    if (measured) effects.push(measured);
+    effects.flush();
+  };
   return (call) => {
     try {
       switch (call.fn) {
@@ -61,9 +73,13 @@ export function graphCalls(plan: GraphPlan, prepared: Prepared, effects: EffectB
         default:
           throw new Error(`a graph workload has no ${call.fn}`);
       }
-    } finally {
+    } catch (err) {
+      // A trap ends the instance: what was counted goes out with this call's result, or never.
       const measured = meter.take();
       if (measured) effects.push(measured);
+      throw err;
+    } finally {
+      flushTimer ??= setTimeout(flushMetrics, METRICS_MS);
     }
   };
 }

@@ -84,7 +84,7 @@ export class GraphMeter {
     const typed = `${node}\u0000${name}`;
     const before = this.#types.get(typed);
     if (before && before !== type) fail({ tag: 'incompatible-type', val: `${name} is a ${before}` });
-    const key = `${typed}\u0000${list.map((l) => `${l.key}=${l.value}`).sort().join('\u0000')}`;
+    const key = list.length === 0 ? typed : list.length === 1 ? `${typed}\u0000${list[0]!.key}=${list[0]!.value}` : `${typed}\u0000${list.map((l) => `${l.key}=${l.value}`).sort().join('\u0000')}`;
     if (!this.#series.has(key)) {
       if (this.#series.size >= MAX_OPERATOR_SERIES) fail({ tag: 'incompatible-type', val: `this workload has ${MAX_OPERATOR_SERIES} operator series already (the limit)` });
       this.#series.add(key);

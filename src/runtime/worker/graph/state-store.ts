@@ -16,6 +16,8 @@ interface Entry {
 
 /** Keys live in the workload's kv under this prefix, base64url-encoded (state-store keys are bytes). */
 const PREFIX = 'aio-state/';
+/** Decoded entries kept in memory (the kv keeps the bytes of every one anyway). */
+const DECODED_ENTRIES = 256;
 /** What fits the kv's key limit (256 bytes) once encoded. */
 export const STATE_MAX_KEY_BYTES = 180;
 
@@ -39,20 +41,29 @@ export function stateStoreImports(kv: KvStore | undefined, clock: HybridClock, n
     return PREFIX + Buffer.from(key).toString('base64url');
   };
 
+  // Decoded entries, kept: this worker is the store's one writer, so they stay true until it writes.
+  const decoded = new Map<string, Entry>();
   const read = (name: string): Entry | undefined => {
-    const raw = store().get(name);
-    if (!raw) return undefined;
-    const entry = decode(raw);
+    let entry = decoded.get(name);
+    if (!entry) {
+      const raw = store().get(name);
+      if (!raw) return undefined;
+      entry = decode(raw);
+      if (decoded.size >= DECODED_ENTRIES) decoded.delete(decoded.keys().next().value!);
+      decoded.set(name, entry);
+    }
     if (entry.expiresAt !== undefined && entry.expiresAt <= now()) return undefined;
     return entry;
   };
 
   const write = (name: string, entry: Entry): void => {
+    decoded.delete(name);
     try {
       store().set(name, encode(entry));
     } catch (err) {
       request(typeof err === 'string' ? err : (err as Error).message);
     }
+    decoded.set(name, entry);
   };
 
   /** A write to a fenced key must bring a token at least as new as the fence. */
@@ -70,6 +81,7 @@ export function stateStoreImports(kv: KvStore | undefined, clock: HybridClock, n
     if (!current) return { response: 0n, version: undefined };
     checkFence(current, token);
     if (onlyIf && !Buffer.from(current.value).equals(Buffer.from(onlyIf))) return { response: -1n, version: current.version };
+    decoded.delete(name);
     store().delete(name);
     return { response: 1n, version: clock.now() };
   };
