@@ -4,11 +4,10 @@
 // and a typical handler's work (temperature-handler: parse a reading, convert it, count it in kv,
 // filter, send). The SpiderMonkey figures are the baseline column.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ts from 'typescript';
-import { componentizeJs } from '../dist/devloop/index.js';
+import { bundleEntry, componentizeJs } from '../dist/devloop/index.js';
 import { Engine } from '../dist/runtime/index.js';
 import { coldCompileMs, idleMemoryMb, startFromCacheMs } from './runtime.mjs';
 import { median, report } from './stats.mjs';
@@ -22,7 +21,8 @@ const options = (kvDir) => ({
 });
 
 async function build(engine, guest) {
-  const js = ts.transpileModule(readFileSync(join(ROOT, 'guest-modules', guest, 'index.ts'), 'utf8'), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const project = join(ROOT, 'guest-modules', guest, 'src', 'index.ts');
+  const js = await bundleEntry(existsSync(project) ? project : join(ROOT, 'guest-modules', guest, 'index.ts'), [ROOT], ROOT);
   const started = performance.now();
   const bytes = await componentizeJs(engine, { js, witPath: join(ROOT, 'wit'), world: 'workload', http: false, scratchDir: tmpdir(), toolRoots: [ROOT] });
   return { bytes, digest: createHash('sha256').update(bytes).digest('hex'), buildMs: performance.now() - started };
