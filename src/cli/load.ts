@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WasmhostError } from '../errors.js';
-import { sha256Hex } from '../fetch/index.js';
+import { sha256Hex } from '../fetch/capped.js';
 import { Engine, type CompiledComponent } from '../runtime/index.js';
 import { readSettings } from '../settings.js';
 

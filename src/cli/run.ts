@@ -75,6 +75,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       kvDir, // kv lives as long as this run
       listen,
       inheritStdio: true,
+      // A command runs to its end with no deadline: on this thread it skips a thread start and a second shim load.
+      sameThread: compiled.meta.kind === 'command',
     },
     {
       effects: (list) => list.forEach(onEffect),

@@ -3,6 +3,7 @@ import { Compiler, type CompiledComponent } from './compiler.js';
 import { moduleSourceOf, WorkloadInstance, type InstanceConfig, type InstanceListener } from './instance.js';
 import { operatorExports, type GraphPlan, type OperatorType } from '../base/index.js';
 import { setWasmFlags } from './wasm-flags.js';
+import { InlineWorker } from './inline-worker.js';
 import { ThreadWorkers } from './worker-pool.js';
 import { RunnerWorkers, type RunnerStats } from './runner/runner-workers.js';
 import type { WorkerSource } from './worker-port.js';
@@ -64,7 +65,7 @@ export class Engine {
 
   async #start(config: Omit<InstanceConfig, 'modules'>, listener: InstanceListener): Promise<WorkloadInstance> {
     // The worker boots (a thread, preview2-shim) while the core modules compile: neither waits for the other.
-    const worker = this.#workers.take(config.inheritStdio === true);
+    const worker = config.sameThread ? new InlineWorker() : this.#workers.take(config.inheritStdio === true);
     let modules;
     try {
       modules = await Promise.all(config.components.map((compiled) => this.#workers.coreModules(moduleSourceOf(compiled, config.memoryMb))));

@@ -40,6 +40,8 @@ export interface InstanceConfig {
   readonly maxQueuedCalls?: number;
   /** `wasmhost run`: the guest's stdout/stderr go straight to ours instead of being captured. */
   readonly inheritStdio?: boolean;
+  /** `wasmhost run` of a command: the guest runs on this thread (InlineWorker), where no deadline could stop it. */
+  readonly sameThread?: boolean;
 }
 
 export interface InstanceListener {

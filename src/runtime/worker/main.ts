@@ -5,9 +5,9 @@
  */
 import './install-egress-guard.js'; // first: before preview2-shim starts its I/O thread
 import { getHeapStatistics } from 'node:v8';
-import { parentPort } from 'node:worker_threads';
 import type { CallStats, Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
+import { hostPort } from './host-port.js';
 import { hostImports } from './host-api.js';
 import { guestLog } from './guest-log.js';
 import { standardImports } from './standard-imports.js';
@@ -26,7 +26,7 @@ import { graphCalls } from './graph/graph-calls.js';
 type GuestFn = (...args: unknown[]) => unknown;
 type Exports = Record<string, Record<string, GuestFn> | undefined>;
 
-const port = parentPort!;
+const port = hostPort();
 let init: WorkerInit;
 const memories: WebAssembly.Memory[] = [];
 const effects = new EffectBuffer((batch) => post({ type: 'effects', effects: batch }));
