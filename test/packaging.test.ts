@@ -18,7 +18,7 @@ const substitute = (value: unknown) =>
 /** Output names the sample workloads send to, read from their sources. */
 /** The outputs the two deployed samples send (from their sources). */
 const sampleOutputs = ['temperature-sensor', 'threshold-filter']
-  .map((dir) => read(`guest-modules/${dir}/index.ts`))
+  .map((dir) => read(`guest-modules/${dir}/src/index.ts`))
   .flatMap((src) => [...src.matchAll(/send\('([^']+)'/g)].map((m) => m[1]));
 
 describe('Dockerfile', () => {
