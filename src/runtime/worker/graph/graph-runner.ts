@@ -18,6 +18,8 @@ interface Window {
   readonly at: Hlc;
   staged: DataModel;
   pending: DataModel[];
+  /** What it holds (staged and pending payloads), counted against MAX_WINDOW_BYTES. */
+  bytes: number;
 }
 
 /** Messages an accumulate folds in one call; more arriving for an open window are folded early. */
@@ -26,6 +28,8 @@ const FOLD_CHUNK = 64;
 export const MAX_OPEN_WINDOWS = 1024;
 /** How far ahead of the wall clock a delay may move a timestamp (a window that would stay open for days is a bug). */
 export const MAX_DELAY_MS = 3_600_000;
+/** Bytes all of a graph's open windows may hold: the worker's heap (128 MB) must never be what runs out. */
+export const MAX_WINDOW_BYTES = 16 * 1024 * 1024;
 /** Copies of one message alive in the graph at once (every branch and fan-out counted). */
 const MAX_ITEMS_PER_MESSAGE = 1024;
 
@@ -53,6 +57,7 @@ export interface GraphRunnerDeps {
 export class GraphRunner {
   readonly #deps: GraphRunnerDeps;
   readonly #windows = new Map<number, Map<string, Window>>();
+  #windowBytes = 0;
 
   constructor(deps: GraphRunnerDeps) {
     this.#deps = deps;
@@ -85,6 +90,7 @@ export class GraphRunner {
         windows.delete(key);
         const node = this.#deps.plan.nodes[index]!;
         const staged = this.#guard(node, () => this.#fold(index, window));
+        this.#windowBytes -= window.bytes; // after the fold: what the window held is its staged value
         if (staged) this.#run(this.#forward(node, { dm: staged, at: window.at }));
       }
     }
@@ -163,9 +169,10 @@ export class GraphRunner {
     let window = windows.get(key);
     if (!window) {
       if (windows.size >= MAX_OPEN_WINDOWS) throw new OperatorError(`${MAX_OPEN_WINDOWS} windows are open already`);
-      window = { at: item.at, staged: emptyMessage(item.at), pending: [] };
+      window = { at: item.at, staged: emptyMessage(item.at), pending: [], bytes: 0 };
       windows.set(key, window);
     }
+    this.#hold(window, dataModelBytes(item.dm));
     window.pending.push(item.dm);
     if (window.pending.length >= FOLD_CHUNK) window.staged = this.#fold(index, window);
   }
@@ -174,8 +181,24 @@ export class GraphRunner {
     const op = this.#deps.operators.get(index)!;
     const pending = window.pending;
     window.pending = [];
-    if (pending.length) window.staged = call(op, 'process', window.staged, pending) as DataModel;
+    if (!pending.length) return window.staged;
+    try {
+      window.staged = call(op, 'process', window.staged, pending) as DataModel;
+    } finally {
+      // The pending messages are gone either way (folded, or failed with the fold): the window holds its staged value.
+      const delta = dataModelBytes(window.staged) - window.bytes;
+      window.bytes += delta;
+      this.#windowBytes += delta;
+    }
+    if (this.#windowBytes > MAX_WINDOW_BYTES) throw new OperatorError(`open windows hold more than ${MAX_WINDOW_BYTES / 1048576} MB`);
     return window.staged;
+  }
+
+  /** Counts `delta` bytes more (or fewer) held in `window`; past MAX_WINDOW_BYTES the message fails. */
+  #hold(window: Window, delta: number): void {
+    if (delta > 0 && this.#windowBytes + delta > MAX_WINDOW_BYTES) throw new OperatorError(`open windows would hold more than ${MAX_WINDOW_BYTES / 1048576} MB`);
+    window.bytes += delta;
+    this.#windowBytes += delta;
   }
 
   /** Runs a node's step: an operator's err fails the message there (counted, logged); anything else (a trap) ends the call. */
@@ -196,6 +219,14 @@ export class GraphRunner {
     this.#deps.meter.count(node.name, 'error');
     this.#deps.warn(`graph node ${node.name}: message failed: ${why}`);
   }
+}
+
+/** About what a data-model holds in the worker's heap: its payload (or frame) and topic. */
+function dataModelBytes(dm: DataModel): number {
+  const size = (b: { tag: string; val: unknown }) => (b.tag === 'bytes' ? (b.val as Uint8Array).byteLength : 0);
+  if (dm.tag === 'message') return size(dm.val.payload) + size(dm.val.topic);
+  if (dm.tag === 'snapshot') return size(dm.val.frame);
+  return size(dm.val);
 }
 
 /** branch and delay take the HLC record (node id a string), not the data-model timestamp. */
