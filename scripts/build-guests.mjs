@@ -127,6 +127,19 @@ await guest('bad-map', [badMap, ...operatorWit], async () => {
   }
 });
 
+// A small http guest in WAT exporting wasi:http/incoming-handler itself (instances reused across requests).
+const httpHello = join(src, 'wat-http', 'http-hello.wat');
+await guest('http-hello', [httpHello], async () => {
+  const { parse, componentEmbed, componentNew } = await import('@bytecodealliance/jco');
+  const witPath = join(out, '.http-hello-wit');
+  writeGuestWit(witPath, 'http-workload');
+  try {
+    return componentNew(await componentEmbed({ binary: await parse(readFileSync(httpHello, 'utf8')), witPath, world: 'http-workload' }), []);
+  } finally {
+    rmSync(witPath, { recursive: true, force: true });
+  }
+});
+
 // WAT test guests: prelude + handler bodies, embedded with the WIT plus the WASI interfaces they import.
 // Only the parts a guest uses are declared: jco generates its glue from the component's own types.
 const EXTRA_WIT = {

@@ -59,3 +59,45 @@ export function readU32(bytes: Uint8Array, start: number): [value: number, lengt
     shift += 7;
   }
 }
+
+/** A LEB128-prefixed UTF-8 string at `start`: its text and the position after it. */
+function readName(bytes: Uint8Array, start: number): [text: string, end: number] {
+  const [length, lengthBytes] = readU32(bytes, start);
+  const from = start + lengthBytes;
+  return [Buffer.from(bytes.buffer, bytes.byteOffset + from, length).toString('utf8'), from + length];
+}
+
+/**
+ * The tools named in the top-level `producers` section (`processed-by`, `language`, ...), nested
+ * modules left out: what made the binary, e.g. `ComponentizeJS` for a StarlingMonkey component.
+ */
+export function producers(bytes: Uint8Array): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  let pos = 8;
+  while (pos < bytes.length) {
+    const id = bytes[pos++]!;
+    const [size, sizeLen] = readU32(bytes, pos);
+    const start = pos + sizeLen;
+    pos = start + size;
+    if (id !== 0) continue;
+    const [name, afterName] = readName(bytes, start);
+    if (name !== 'producers') continue;
+    const [fields, fieldsLen] = readU32(bytes, afterName);
+    let at = afterName + fieldsLen;
+    for (let f = 0; f < fields && at < pos; f++) {
+      let field: string;
+      [field, at] = readName(bytes, at);
+      const [count, countLen] = readU32(bytes, at);
+      at += countLen;
+      const values: string[] = [];
+      for (let v = 0; v < count && at < pos; v++) {
+        let value: string;
+        [value, at] = readName(bytes, at);
+        [, at] = readName(bytes, at); // its version
+        values.push(value);
+      }
+      found.set(field, [...(found.get(field) ?? []), ...values]);
+    }
+  }
+  return found;
+}

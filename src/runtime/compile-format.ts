@@ -1,8 +1,8 @@
 import type { WorkloadKind } from './protocol.js';
 
 /** Bump when the layout of a compiled cache entry changes; part of every cache key. */
-/** 2: generated code instantiates synchronously (http workloads make an instance per request). */
-export const COMPILE_FORMAT = 2;
+/** 2: generated code instantiates synchronously (http workloads make an instance per request). 3: meta says whether an instance may serve several requests. */
+export const COMPILE_FORMAT = 3;
 export const COMPONENT_FILE = 'component.mjs';
 export const META_FILE = 'meta.json';
 
@@ -12,6 +12,11 @@ export interface CompiledMeta {
   exports: string[];
   coreModules: string[];
   adaptedFromPreview1: boolean;
+  /**
+   * http components that can serve one request per instance only: StarlingMonkey's (componentize-js,
+   * its fetch event) trap on a second. Others keep their instance from request to request.
+   */
+  instancePerRequest: boolean;
 }
 
 export interface CompileRequest {

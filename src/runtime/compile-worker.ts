@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { transpileBytes } from '@bytecodealliance/jco-transpile';
 import { componentNew } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { COMPONENT_FILE, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
-import { isCoreModule } from './binary.js';
+import { isCoreModule, producers } from './binary.js';
 import type { WorkloadKind } from './protocol.js';
 
 const PREVIEW1_ADAPTER = new URL('../../vendor/wasi-preview1-adapter/wasi_snapshot_preview1.command.wasm', import.meta.url);
@@ -34,6 +34,7 @@ async function compile(request: CompileRequest): Promise<CompiledMeta> {
     exports,
     coreModules: Object.keys(result.files).filter((f) => f.endsWith('.wasm')),
     adaptedFromPreview1,
+    instancePerRequest: producers(component).get('processed-by')?.includes('ComponentizeJS') ?? false,
   };
   const tmp = `${request.outDir}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(tmp, { recursive: true });

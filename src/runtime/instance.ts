@@ -126,6 +126,7 @@ export class WorkloadInstance {
       })),
       kind: config.kind,
       graph: config.graph,
+      reuseHttpInstance: config.kind === 'http' && config.components[0]?.meta.instancePerRequest === false,
       memoryLimitBytes: config.memoryMb * 1048576,
       config: Object.entries(config.config),
       env: config.env,

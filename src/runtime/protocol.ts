@@ -42,6 +42,8 @@ export interface WorkerInit {
   args: string[];
   preopens: Record<string, string>;
   allowedHosts: string[];
+  /** http workloads: whether an instance serves the next request too (see CompiledMeta.instancePerRequest). */
+  reuseHttpInstance: boolean;
   /** http workloads: where the worker serves wasi:http/incoming-handler (capabilities.listen.port). */
   listen: { port: number; host: string } | undefined;
   /** Bytes the guest may keep under its `/data` preopen (capabilities.storage.quotaMb); none without storage. */

@@ -5,7 +5,8 @@
 // heap after 400 requests whose bodies no guest read (in a process of its own, as in a workload).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from '../helpers.js';
+import { Engine } from '../../dist/runtime/index.js';
+import { guestBytes, ROOT, tempDir, waitFor } from '../helpers.js';
 
 it("leaves no request behind in the shim's I/O thread: 400 GETs whose bodies the guest never read", () => {
   const probe = spawnSync(process.execPath, [join(ROOT, 'test-support/io-thread-probe.mjs'), '400'], { encoding: 'utf8', timeout: 60_000 });
@@ -15,3 +16,42 @@ it("leaves no request behind in the shim's I/O thread: 400 GETs whose bodies the
   expect(result.statuses).toEqual([204]);
   expect(result.incomingMessages).toBeLessThan(10); // was one per request
 }, 60_000);
+
+describe('http instances', () => {
+  const tmp = tempDir();
+  const engine = new Engine(join(tmp.path, 'compiled'));
+  afterAll(async () => {
+    await engine.close();
+    tmp.cleanup();
+  });
+
+  async function serve(guest: string) {
+    const { bytes, digest } = guestBytes(guest);
+    const failed: string[] = [];
+    const instance = await engine.start(await engine.compile(bytes, digest), {
+      workload: guest, memoryMb: 64, callTimeoutMs: 2000, messagesPerSecond: 1000, maxMessageBytes: 4096, config: {}, env: {}, args: [],
+      preopens: {}, allowedHosts: [], kvDir: undefined, listen: { port: 0, host: '127.0.0.1' },
+    }, { effects: () => undefined, stdout: () => undefined, stderr: () => undefined, ended: () => undefined, requestFailed: (e) => failed.push(e) });
+    const get = async (path: string) => {
+      const res = await fetch(`http://127.0.0.1:${instance.httpPort}${path}`);
+      return { status: res.status, body: await res.text() };
+    };
+    return { instance, get, failed };
+  }
+
+  it('keep serving from one instance when the guest exports the handler itself; a failure gets a fresh one', async () => {
+    const { instance, get, failed } = await serve('http-hello');
+    expect([(await get('/a')).body, (await get('/b')).body, (await get('/c')).body]).toEqual(['served 1', 'served 2', 'served 3']);
+    expect((await get('/trap')).status).toBe(500);
+    expect(await waitFor('the failure reported', () => failed.length > 0 && failed)).toEqual([expect.stringMatching(/trap|unreachable/)]);
+    expect((await get('/d')).body).toBe('served 1'); // a fresh instance after the trap
+    expect((await get('/e')).body).toBe('served 2');
+    await instance.stop();
+  });
+
+  it('make a fresh instance per request for a StarlingMonkey (componentize-js) guest, which cannot take a second', async () => {
+    const { instance, get } = await serve('http-echo');
+    for (const path of ['/1', '/2', '/3']) expect(JSON.parse((await get(path)).body)).toMatchObject({ method: 'GET', path });
+    await instance.stop();
+  });
+});

@@ -166,38 +166,55 @@ function stats(started: number): CallStats {
   return { durationMs: performance.now() - started, memoryBytes };
 }
 
+/** Requests one instance answers before a fresh one takes over (where instances are reused at all). */
+const REQUESTS_PER_INSTANCE = 1000;
+
 /**
- * http workloads: requests arrive from the server, not as calls, and each is answered by a fresh
- * instance (wasi:http's proxy model; StarlingMonkey guests trap on a second request to one instance).
+ * http workloads: requests arrive from the server, not as calls. Each is answered by a fresh instance
+ * (wasi:http's proxy model) where the guest needs it (StarlingMonkey's trap on a second request), else
+ * one instance serves up to REQUESTS_PER_INSTANCE of them and is replaced after any failure.
  * Each is reported to the host like a call, so it has the call deadline and its effects go out.
  */
 function startServing(first: Exports, fresh: Fresh): number {
   const handlerOf = (exports: Exports) => entry(exports, 'wasi:http/incoming-handler') as { handle: (request: unknown, out: unknown) => void } | undefined;
   if (!handlerOf(first)?.handle || !init.listen) throw new Error('component does not export wasi:http/incoming-handler#handle');
-  let next: Exports | undefined = first;
+  let current: Exports | undefined = first;
+  let served = 0;
   let started = 0;
   // One instance at a time: its memories alone tell oom from a trap.
   const instance = () => {
     memories.length = 0;
     return fresh();
   };
-  return serveHttp({ handle: (request, out) => handlerOf(next ?? instance())!.handle(request, out) }, init.listen.port, init.listen.host, {
+  return serveHttp({
+    handle: (request, out) => {
+      current ??= instance();
+      served++;
+      handlerOf(current)!.handle(request, out);
+    },
+  }, init.listen.port, init.listen.host, {
     begin() {
       started = performance.now();
       post({ type: 'request' });
     },
     end(err) {
-      next = undefined; // one request per instance
+      // An instance serves the next request too where the guest allows it, until it fails or has served its share.
+      const keep = init.reuseHttpInstance && err === undefined && served < REQUESTS_PER_INSTANCE;
+      if (!keep) {
+        current = undefined;
+        served = 0;
+      }
       const failure = err === undefined ? undefined : classify(err);
       const error = failure && `${failure.fatal?.reason ?? 'trap'}: ${failure.fatal?.message ?? failure.error}`;
       post({ type: 'responded', ok: err === undefined, error, effects: effects.take(), ...stats(started) });
+      if (keep) return;
       // Make the next request's instance now, while idle: a request that finds it ready skips ~20 ms.
       // If making it fails, the next request tries again and reports why.
       setImmediate(() => {
         try {
-          next ??= instance();
+          current ??= instance();
         } catch {
-          next = undefined;
+          current = undefined;
         }
       });
     },
