@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
 import { freePort } from '../test-support/free-port.mjs';
 import { median, report, settle } from './stats.mjs';
+import { treeCpuSeconds } from '../test-support/process-tree.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const WINDOW_S = 3;
@@ -30,13 +31,13 @@ async function until(what, check, timeoutMs = 60_000) {
 /** BENCH_PROFILE=<dir>: CPU profiles of the module and the baseline (every thread) go there. */
 const profileFlags = () => (process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []);
 
-/** CPU seconds (user + system) used so far, from /proc (Linux): the whole process, and its main thread. */
+/**
+ * CPU seconds (user + system) used so far, from /proc (Linux): every process of the module (the host
+ * and its runner, where the guests' threads are), and the host's main thread.
+ */
 function cpuSeconds(pid) {
-  const read = (path) => {
-    const fields = readFileSync(path, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-  };
-  return { all: read(`/proc/${pid}/stat`), main: read(`/proc/${pid}/task/${pid}/stat`) };
+  const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { all: treeCpuSeconds(pid), main: (Number(fields[11]) + Number(fields[12])) / 100 }; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 /**
