@@ -39,7 +39,11 @@ beforeAll(async () => {
   });
   module = startModule({ ...hub.env(), WASMHOST_DATA_DIR: dataDir, WASMHOST_METRICS_PORT: '0' });
   await waitFor('both counters sending', () => ['a', 'b'].every((w) => arrivals.some((m) => m.workload === w)), 30_000);
-}, 60_000);
+  // busy must be inside its endless on-timer when the runner dies: running, and past its first tick
+  // (under a full suite on busy cores its compile can finish well after the counters').
+  await waitFor('busy running', async () => (await listed()).find((w) => w.name === 'busy')?.status === 'running', 30_000);
+  await new Promise((r) => setTimeout(r, 500));
+}, 90_000);
 
 afterAll(() => tearDown({ stopBusy, module, hub, tmp }));
 
