@@ -135,6 +135,12 @@ export function toSpec(name: string, p: z.output<typeof workloadSchema>): Worklo
   };
 }
 
+/** Every blob a spec pins: its component, or its graph artifact and each module. */
+export function pinnedDigests(spec: WorkloadSpec): string[] {
+  const pins = [spec.sha256, spec.graph?.sha256, ...(spec.graph?.modules.map((m) => m.sha256) ?? [])];
+  return pins.filter((pin): pin is string => pin !== undefined);
+}
+
 /** A broker client's name is its MQTT user name (and a twin key). */
 export const BROKER_CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 

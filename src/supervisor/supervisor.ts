@@ -3,7 +3,7 @@ import type { Fetcher } from '../fetch/index.js';
 import type { Outbox } from '../outbox/index.js';
 import type { Logger, LogRecord } from '../ops/index.js';
 import type { Engine, GuestMessage } from '../runtime/index.js';
-import { canonicalJson, diffSpecs, formatProblem, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
+import { canonicalJson, diffSpecs, formatProblem, pinnedDigests, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
 import { KeyedLock } from './keyed-lock.js';
 import { rollbackDue, type Probation } from './probation.js';
 import { describe, plan, type Command } from './plan.js';
@@ -143,7 +143,7 @@ export class Supervisor {
       }
     }
     const keep = new Set<string>(this.#lastGood.values());
-    for (const spec of this.#target.values()) if (spec.sha256) keep.add(spec.sha256);
+    for (const spec of this.#target.values()) for (const pin of pinnedDigests(spec)) keep.add(pin);
     for (const w of [...this.#workloads.values(), ...this.#candidates.values()]) {
       const digest = w.status().digest;
       if (digest) keep.add(digest.replace(/^sha256:/, ''));

@@ -3,7 +3,7 @@
 // stdout, metrics from /metrics, methods on the admin endpoint; one graph pulled from a real OCI registry.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -24,6 +24,8 @@ let host: ModuleProcess;
 let client: MqttClient;
 let adminPort = 0;
 let metricsPort = 0;
+let workloads: Record<string, Record<string, unknown>>;
+const writeDesired = () => writeFileSync(join(tmp.path, 'desired.json'), JSON.stringify({ schemaVersion: '1.0', workloads }));
 
 interface Line { workload: string; output: string; properties: Record<string, string>; body: any }
 /** Telemetry lines of one workload; a body without a JSON content type is printed as text: parsed here. */
@@ -53,7 +55,7 @@ beforeAll(async () => {
     subscribe: [`hostile-${mode}/#`], config: { mode }, limits, restartPolicy: 'always',
     graph: { ...graph('hostile'), modules: [TEMPERATURE, pin('bad:1.0.0', 'bad-map')] },
   });
-  const workloads = {
+  workloads = {
     temps: {
       subscribe: ['plant/+/temperature'], output: 'celsius', config: { temperature_upper_bound: '60', window_ms: '1500' },
       graph: { ...graph('temperature-window'), modules: [TEMPERATURE, pin('window:1.0.0', 'graph-window')] },
@@ -71,7 +73,7 @@ beforeAll(async () => {
     looping: hostile('l', { callTimeoutMs: 300 }),
     growing: hostile('g', { memoryMb: 32 }),
   };
-  writeFileSync(join(tmp.path, 'desired.json'), JSON.stringify({ schemaVersion: '1.0', workloads }));
+  writeDesired();
   metricsPort = await freePort();
   const mqttPort = await freePort();
   host = startModule({
@@ -147,6 +149,22 @@ describe('a data flow graph of AIO operators', () => {
     const [summary] = await waitFor('a summary from the pulled graph', () => lines('pulled').length > 0 && lines('pulled'), 10_000);
     expect(summary!.output).toBe('pulled');
     expect(summary!.body.temperature).toMatchObject({ count: 2, min: 10, max: 37, average: 23.5 });
+  });
+});
+
+describe('the blob cache', () => {
+  it('keeps a pulled graph and its modules across a reconcile, so a restart needs no registry', async () => {
+    // Any change to the desired document reconciles, then drops cached blobs no workload pins.
+    workloads.route = { ...workloads.route, config: { touched: 'yes' } };
+    writeDesired();
+    await host.waitForLog(/reconcile: replace route/);
+    await waitFor('route running again', async () => (await status('route')).status === 'running');
+    await new Promise((r) => setTimeout(r, 1000));
+    const blob = (digest: string) => existsSync(join(tmp.path, 'data', 'blobs', 'sha256', digest));
+    expect(blob(guestBytesOf(graphFile('temperature-window')))).toBe(true);
+    expect(blob(TEMPERATURE.sha256)).toBe(true);
+    expect(blob(guestBytes('graph-window').digest)).toBe(true);
+    expect(host.logs()).not.toMatch(/cache: removed/);
   });
 });
 
