@@ -1,3 +1,5 @@
+import { isInterface } from './workload-types.js';
+
 /**
  * The words of an Azure IoT Operations data flow graph (design.md "Azure IoT Operations data flow
  * graphs"), shared by the spec that validates one and the worker that runs it. Data only.
@@ -32,9 +34,14 @@ export interface GraphNodePlan {
   readonly branchFalse: readonly number[];
 }
 
+/** The WIT interface an operator type is exported as. */
+export function operatorInterface(type: OperatorType): string {
+  return `wasm-graph:processor/${type}`;
+}
+
 /** The operator interfaces a component exports (`wasm-graph:processor/map@1.1.0` -> map). */
 export function operatorExports(exports: readonly string[]): OperatorType[] {
-  return OPERATOR_TYPES.filter((type) => exports.some((e) => e === `wasm-graph:processor/${type}` || e.startsWith(`wasm-graph:processor/${type}@`)));
+  return OPERATOR_TYPES.filter((type) => exports.some((e) => isInterface(e, operatorInterface(type))));
 }
 
 /** An operator's counter series in one batch: `value` is what it added since the last. */

@@ -33,3 +33,8 @@ export const EDGEHUB_MAX_MESSAGE_BYTES = 256 * 1024;
 
 /** edgeHub output and input names (routes use them as `/outputs/<name>`). Here, not in spec: a workload's worker checks it without loading the schema library. */
 export const ENDPOINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Whether a component import or export `name` is interface `iface` (`wasi:cli/run` or `wasi:cli/run@0.2.3`). */
+export function isInterface(name: string, iface: string): boolean {
+  return name === iface || name.startsWith(`${iface}@`);
+}

@@ -12,6 +12,7 @@ import { componentNew } from '@bytecodealliance/jco-transpile/wasm-tools';
 import { COMPONENT_FILE, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
 import { isCoreModule, producers } from './binary.js';
 import type { WorkloadKind } from './protocol.js';
+import { isInterface } from '../base/index.js';
 
 const PREVIEW1_ADAPTER = new URL('../../vendor/wasi-preview1-adapter/wasi_snapshot_preview1.command.wasm', import.meta.url);
 
@@ -52,7 +53,7 @@ async function compile(request: CompileRequest): Promise<CompiledMeta> {
 }
 
 function kindOf(exports: string[]): WorkloadKind | undefined {
-  const has = (prefix: string) => exports.some((e) => e === prefix || e.startsWith(`${prefix}@`));
+  const has = (iface: string) => exports.some((e) => isInterface(e, iface));
   if (has('edge:host/handler')) return 'handler';
   if (has('wasi:cli/run')) return 'command';
   if (has('wasi:http/incoming-handler')) return 'http';

@@ -8,6 +8,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { CallStats, Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { hostPort } from './host-port.js';
+import { entry, type Exports } from './exports.js';
 import { hostImports } from './host-api.js';
 import { guestLog } from './guest-log.js';
 import { standardImports } from './standard-imports.js';
@@ -23,8 +24,6 @@ import { answerStdioLocally, captureGuestStdio, passGuestStdioThrough } from './
 import type { GuestLog } from './guest-log.js';
 import { graphCalls } from './graph/graph-calls.js';
 
-type GuestFn = (...args: unknown[]) => unknown;
-type Exports = Record<string, Record<string, GuestFn> | undefined>;
 
 const port = hostPort();
 let init: WorkerInit;
@@ -121,11 +120,6 @@ function keepExitCode(imports: WebAssembly.Imports | undefined): WebAssembly.Imp
     throw new GuestExit(code >>> 0);
   };
   return { ...imports, wasi_snapshot_preview1: { ...preview1, proc_exit: procExit } };
-}
-
-function entry(exports: Exports, prefix: string): Record<string, GuestFn> | undefined {
-  const key = Object.keys(exports).find((k) => k === prefix || k.startsWith(`${prefix}@`));
-  return key ? exports[key] : undefined;
 }
 
 function invoke(exports: Exports, call: HandlerCall): unknown {

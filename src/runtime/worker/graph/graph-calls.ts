@@ -1,4 +1,6 @@
+import { operatorInterface, type OperatorType } from '../../../base/index.js';
 import type { GraphPlan, GuestMessage, HandlerCall } from '../../protocol.js';
+import { entry, type Exports } from '../exports.js';
 import type { EffectBuffer } from '../effects.js';
 import type { GuestLog } from '../guest-log.js';
 import type { KvStore } from '../kv-store.js';
@@ -10,19 +12,12 @@ import { GraphMeter } from './operator-metrics.js';
 /** How long a graph's counts may wait before they are sent to the host. */
 const METRICS_MS = 250;
 
-type Exports = Record<string, Record<string, (...args: unknown[]) => unknown> | undefined>;
 
 interface Prepared {
   fresh(component: number, extra: Record<string, unknown>): Exports;
   readonly shared: Record<string, unknown>;
   readonly kv: KvStore | undefined;
   readonly log: GuestLog;
-}
-
-/** The export for an operator type: jco names it both `map` and `wasm-graph:processor/map@1.1.0`. */
-function operatorExport(exports: Exports, type: string): OperatorExport | undefined {
-  const key = Object.keys(exports).find((k) => k === `wasm-graph:processor/${type}` || k.startsWith(`wasm-graph:processor/${type}@`)) ?? type;
-  return exports[key];
 }
 
 /**
@@ -38,8 +33,9 @@ export function graphCalls(plan: GraphPlan, prepared: Prepared, effects: EffectB
   plan.nodes.forEach((node, index) => {
     if (node.component === undefined) return;
     const exports = prepared.fresh(node.component, operatorImports(node.name, { log: prepared.log, meter, kv: prepared.kv, clock }));
-    const op = operatorExport(exports, node.type);
-    if (!op?.process || !op.init) throw new Error(`graph node ${node.name}: its module does not export wasm-graph:processor/${node.type}`);
+    // jco names an export both by interface (`wasm-graph:processor/map@1.1.0`) and by its short name (`map`).
+    const op = entry(exports, operatorInterface(node.type as OperatorType)) ?? exports[node.type];
+    if (!op?.process || !op.init) throw new Error(`graph node ${node.name}: its module does not export ${operatorInterface(node.type as OperatorType)}`);
     operators.set(index, op);
   });
   const send = (prepared.shared['edge:host/telemetry'] as { send(output: string, msg: GuestMessage): void }).send;

@@ -1,9 +1,9 @@
 import type { GraphNodePlan, GraphPlan, GuestMessage } from '../../protocol.js';
+import type { GuestFn } from '../exports.js';
 import { emptyMessage, toDataModel, toGuestMessage, wireTimestamp, type DataModel } from './data-model.js';
 import { hlcNanos, isHlc, type HybridClock, type Hlc } from './hlc.js';
 import type { GraphMeter } from './operator-metrics.js';
 
-type GuestFn = (...args: unknown[]) => unknown;
 /** An operator node's export (map, filter, ...): `init` and `process`. */
 export type OperatorExport = Record<string, GuestFn>;
 
@@ -137,12 +137,12 @@ export class GraphRunner {
         this.#deps.meter.count(node.name, 'dropped');
         return [];
       case 'branch': {
-        const arm = call(op!, 'process', hlcArgument(item.at), item.dm) === true;
+        const arm = call(op!, 'process', item.at, item.dm) === true;
         this.#deps.meter.count(node.name, arm ? 'true' : 'false');
         return (arm ? node.branchTrue : node.branchFalse).map((to) => ({ node: to, item }));
       }
       case 'delay': {
-        const at = call(op!, 'process', item.dm, hlcArgument(item.at));
+        const at = call(op!, 'process', item.dm, item.at);
         if (!isHlc(at)) throw new OperatorError('delay returned an invalid timestamp');
         if (hlcNanos(at) > this.#deps.clock.wallNanos() + BigInt(MAX_DELAY_MS) * 1_000_000n) throw new OperatorError(`delay moved the timestamp more than ${MAX_DELAY_MS / 60_000} minutes ahead`);
         const dm = item.dm.tag === 'message' ? { tag: 'message' as const, val: { ...item.dm.val, timestamp: wireTimestamp(at) } } : item.dm;
@@ -227,11 +227,6 @@ function dataModelBytes(dm: DataModel): number {
   if (dm.tag === 'message') return size(dm.val.payload) + size(dm.val.topic);
   if (dm.tag === 'snapshot') return size(dm.val.frame);
   return size(dm.val);
-}
-
-/** branch and delay take the HLC record (node id a string), not the data-model timestamp. */
-function hlcArgument(at: Hlc): Hlc {
-  return { timestamp: at.timestamp, counter: at.counter, nodeId: at.nodeId };
 }
 
 /**
