@@ -3,7 +3,7 @@ import { credentialsFor, parseSource, RegistryClient } from '../fetch/index.js';
 import { readSettings } from '../settings.js';
 import { assertWasm } from '../runtime/binary.js';
 import { usage } from './args.js';
-import { parseGraphYaml } from '../spec/index.js';
+import { formatGraphProblem, GRAPH_FILE, parseGraphYaml } from '../spec/index.js';
 import { WasmhostError } from '../errors.js';
 
 /**
@@ -18,10 +18,10 @@ export async function pushCommand(args: string[]): Promise<number> {
   const bytes = await readFile(file).catch(() => {
     throw usage(`${file}: no such file`);
   });
-  const isGraph = /\.ya?ml$/i.test(file);
+  const isGraph = GRAPH_FILE.test(file);
   if (isGraph) {
     const { problems } = parseGraphYaml(bytes, undefined);
-    if (problems.length) throw new WasmhostError('WH_ERR_GRAPH_INVALID', `${file}: ${problems.map((p) => `${p.path || '(graph)'}: ${p.message}`).join('; ')}`);
+    if (problems.length) throw new WasmhostError('WH_ERR_GRAPH_INVALID', `${file}: ${problems.map(formatGraphProblem).join('; ')}`);
   } else {
     assertWasm(bytes);
   }

@@ -1,6 +1,6 @@
 import { readDesiredFile } from '../local/desired-file.js';
 import { readFile } from 'node:fs/promises';
-import { formatProblem, parseGraphYaml, validateDesired } from '../spec/index.js';
+import { formatGraphProblem, formatProblem, GRAPH_FILE, parseGraphYaml, validateDesired } from '../spec/index.js';
 import { readSettings } from '../settings.js';
 import { usage } from './args.js';
 
@@ -10,7 +10,7 @@ import { usage } from './args.js';
  */
 export async function validateCommand(args: string[]): Promise<number> {
   if (args.length !== 1) throw usage('usage: wasmhost validate <desired.json | graph.yaml>');
-  if (/\.ya?ml$/i.test(args[0]!)) return validateGraphFile(args[0]!);
+  if (GRAPH_FILE.test(args[0]!)) return validateGraphFile(args[0]!);
   const read = await readDesiredFile(args[0]!);
   if (!read.ok) throw usage(read.error);
   const result = validateDesired(read.doc, { allowUnpinned: readSettings().allowUnpinned });
@@ -25,7 +25,7 @@ async function validateGraphFile(file: string): Promise<number> {
     throw usage(`${file}: no such file`);
   });
   const { definition, problems } = parseGraphYaml(bytes, undefined);
-  for (const p of problems) process.stdout.write(`error: ${p.path || '(graph)'}: ${p.message}\n`);
+  for (const p of problems) process.stdout.write(`error: ${formatGraphProblem(p)}\n`);
   const modules = new Set(definition?.operations.flatMap((op) => (op.module ? [op.module] : [])));
   process.stdout.write(problems.length ? `${problems.length} error(s)\n` : `graph valid: ${definition!.operations.length} nodes, modules to pin: ${[...modules].join(', ') || 'none'}\n`);
   return problems.length ? 1 : 0;

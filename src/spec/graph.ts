@@ -268,3 +268,11 @@ export function moduleSource(graph: GraphSpec, pin: ModulePin): string {
   const registry = /^oci:\/\/([^/]+)\//.exec(graph.artifact ?? '')?.[1];
   return `oci://${registry ?? 'localhost'}/${pin.module}`;
 }
+
+/** A graph definition file (`wasmhost validate`, `wasmhost push`): AIO writes them as YAML. */
+export const GRAPH_FILE = /\.ya?ml$/i;
+
+/** One problem of a graph file, as the CLI prints it. */
+export function formatGraphProblem(p: GraphProblem): string {
+  return `${p.path || '(graph)'}: ${p.message}`;
+}
