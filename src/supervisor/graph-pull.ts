@@ -25,11 +25,11 @@ export async function pullGraph(spec: WorkloadSpec, fetcher: Fetcher, engine: En
   if (!definition) {
     const blob = await fetcher.fetch(graph.artifact!, graph.sha256, onRetry);
     const parsed = parseGraphYaml(blob.bytes, graph.modules);
-    if (!parsed.definition || parsed.problems.length) throw invalid(parsed.problems);
+    // An inline graph was checked with the desired document; a pulled one is checked here, as fully.
+    const problems = parsed.definition ? [...parsed.problems, ...configProblems(parsed.definition, spec.config)] : parsed.problems;
+    if (!parsed.definition || problems.length) throw invalid(problems);
     definition = parsed.definition;
   }
-  const missing = configProblems(definition, spec.config);
-  if (missing.length) throw invalid(missing);
   const used = [...new Set(definition.operations.flatMap((op) => (op.module ? [op.module] : [])))];
   const pins = used.map((module) => graph.modules.find((p) => p.module === module)!);
   const components = await Promise.all(pins.map(async (pin) => {

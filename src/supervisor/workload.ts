@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
 import { LogRing, type Logger } from '../ops/index.js';
-import type { CallStats, Effect, ExportName, Engine, StartOptions, Fatal, FailureReason, GuestMessage, HandlerCall, LogLevel, WorkloadInstance, WorkloadKind } from '../runtime/index.js';
+import type { CallStats, Effect, ExportName, Engine, GraphPlan, StartOptions, Fatal, FailureReason, GuestMessage, HandlerCall, LogLevel, WorkloadInstance, WorkloadKind } from '../runtime/index.js';
 import type { WorkloadSpec } from '../spec/index.js';
 import { BusyWindow } from './busy-window.js';
 import { pullGraph } from './graph-pull.js';
@@ -309,8 +309,7 @@ export class Workload {
       if (!current()) return;
       this.#setState('running');
       this.#log.info(`running ${this.#digest?.slice(0, 12)} (${this.#kind})`);
-      // A graph's windows close on the clock: it ticks when it has an accumulate (every timerMs, default GRAPH_TICK_MS).
-      const tickMs = 'plan' in pulled ? (pulled.plan.nodes.some((n) => n.type === 'accumulate') ? (spec.timerMs ?? GRAPH_TICK_MS) : undefined) : spec.timerMs;
+      const tickMs = 'plan' in pulled ? graphTickMs(pulled.plan, spec.timerMs) : spec.timerMs;
       if (tickMs) this.#tickTimer = setInterval(() => this.#tick(), tickMs);
     } else if (this.#kind === 'http') {
       this.#setState('running'); // serving since the instance started: no init to call
@@ -462,6 +461,11 @@ export interface RolledBack {
   readonly digest: string | null;
   readonly reason: string;
   readonly at: string;
+}
+
+/** A graph's windows close on the clock: it ticks when it has an accumulate, every timerMs (default GRAPH_TICK_MS). */
+function graphTickMs(plan: GraphPlan, timerMs: number | undefined): number | undefined {
+  return plan.nodes.some((n) => n.type === 'accumulate') ? (timerMs ?? GRAPH_TICK_MS) : undefined;
 }
 
 function isFatalCode(err: unknown): FailureReason | undefined {
