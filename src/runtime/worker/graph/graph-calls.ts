@@ -8,6 +8,7 @@ import { GraphRunner, type OperatorExport } from './graph-runner.js';
 import { HybridClock } from './hlc.js';
 import { operatorImports } from './operator-imports.js';
 import { GraphMeter } from './operator-metrics.js';
+import { stateStoreImports } from './state-store.js';
 
 /** How long a graph's counts may wait before they are sent to the host. */
 const METRICS_MS = 250;
@@ -29,10 +30,12 @@ interface Prepared {
 export function graphCalls(plan: GraphPlan, prepared: Prepared, effects: EffectBuffer, workload: string): (call: HandlerCall) => unknown {
   const clock = new HybridClock(workload);
   const meter = new GraphMeter();
+  // One state store for every node: it keeps decoded entries, which stay true only while it is the one writer.
+  const stateStore = stateStoreImports(prepared.kv, clock);
   const operators = new Map<number, OperatorExport>();
   plan.nodes.forEach((node, index) => {
     if (node.component === undefined) return;
-    const exports = prepared.fresh(node.component, operatorImports(node.name, { log: prepared.log, meter, kv: prepared.kv, clock }));
+    const exports = prepared.fresh(node.component, operatorImports(node.name, { log: prepared.log, meter, stateStore }));
     // jco names an export both by interface (`wasm-graph:processor/map@1.1.0`) and by its short name (`map`).
     const op = entry(exports, operatorInterface(node.type as OperatorType)) ?? exports[node.type];
     if (!op?.process || !op.init) throw new Error(`graph node ${node.name}: its module does not export ${operatorInterface(node.type as OperatorType)}`);

@@ -1,8 +1,5 @@
 import type { GuestLog } from '../guest-log.js';
-import type { KvStore } from '../kv-store.js';
-import type { HybridClock } from './hlc.js';
 import type { GraphMeter } from './operator-metrics.js';
-import { stateStoreImports } from './state-store.js';
 
 const LEVELS: Record<string, Parameters<GuestLog>[0]> = { trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', error: 'error', critical: 'error' };
 
@@ -32,10 +29,10 @@ for (const method of UNSERVED_METHODS) Object.defineProperty(Unserved.prototype,
 /**
  * The wasm-graph:processor imports of one operator node: `logger` into the workload's log (the node's
  * name and the operator's context on each line), `metrics` into its series (labelled with the node),
- * `state-store` on the workload's kv (shared by its nodes, as AIO's is by a graph's), and the type-only
+ * `state-store` on the workload's kv (one for all its nodes, as AIO's is for a graph's), and the type-only
  * interfaces; `command-invoker` and `schema-registry` answer errors.
  */
-export function operatorImports(node: string, deps: { log: GuestLog; meter: GraphMeter; kv: KvStore | undefined; clock: HybridClock }): Record<string, unknown> {
+export function operatorImports(node: string, deps: { log: GuestLog; meter: GraphMeter; stateStore: Record<string, unknown> }): Record<string, unknown> {
   return {
     'wasm-graph:processor/logger': {
       log(level: string, context: string, message: string): void {
@@ -43,7 +40,7 @@ export function operatorImports(node: string, deps: { log: GuestLog; meter: Grap
       },
     },
     'wasm-graph:processor/metrics': deps.meter.imports(node),
-    'wasm-graph:processor/state-store': stateStoreImports(deps.kv, deps.clock),
+    'wasm-graph:processor/state-store': deps.stateStore,
     'wasm-graph:processor/types': { Buffer: HostBuffer },
     'wasm-graph:processor/hybrid-logical-clock': {},
     'wasm-graph:processor/state-store-types': {},

@@ -41,7 +41,7 @@ export function stateStoreImports(kv: KvStore | undefined, clock: HybridClock, n
     return PREFIX + Buffer.from(key).toString('base64url');
   };
 
-  // Decoded entries, kept: this worker is the store's one writer, so they stay true until it writes.
+  // Decoded entries, kept: one store serves all of a graph's nodes and is the one writer of its keys, so they stay true.
   const decoded = new Map<string, Entry>();
   const read = (name: string): Entry | undefined => {
     let entry = decoded.get(name);
