@@ -23,8 +23,8 @@ const definition = (name: string) => parseYaml(readFileSync(join(ROOT, 'test-sup
 const GUESTS: Record<string, string> = { 'temperature:1.0.0': 'graph-temperature', 'window:1.0.0': 'graph-window', 'bad:1.0.0': 'bad-map' };
 const reading = (value: number) => ({ body: Buffer.from(JSON.stringify({ temperature: { value, unit: 'F' } })), contentType: 'application/json', properties: [] as Array<[string, string]> });
 
-async function startGraph(name: string, config: Record<string, string>, over: Partial<StartOptions> = {}) {
-  const def = definition(name);
+async function startGraph(name: string | GraphDefinition, config: Record<string, string>, over: Partial<StartOptions> = {}) {
+  const def = typeof name === 'string' ? definition(name) : name;
   def.moduleConfigurations ??= [];
   const modules = [...new Set(def.operations.flatMap((op) => (op.module ? [op.module] : [])))];
   const components = await Promise.all(modules.map((m) => {
@@ -35,8 +35,8 @@ async function startGraph(name: string, config: Record<string, string>, over: Pa
   const effects: Effect[] = [];
   const ended: Array<Fatal | undefined> = [];
   const instance: WorkloadInstance = await engine.startGraph(components, plan, 'f'.repeat(64), {
-    workload: name, memoryMb: 64, callTimeoutMs: 2000, messagesPerSecond: 1000, maxMessageBytes: 4096,
-    config, env: {}, args: [], preopens: {}, allowedHosts: [], kvDir: join(tmp.path, `kv-${name}`), ...over,
+    workload: typeof name === 'string' ? name : 'inline', memoryMb: 64, callTimeoutMs: 2000, messagesPerSecond: 1000, maxMessageBytes: 4096,
+    config, env: {}, args: [], preopens: {}, allowedHosts: [], kvDir: join(tmp.path, `kv-${typeof name === 'string' ? name : 'inline'}`), ...over,
   }, { effects: (list) => effects.push(...list), stdout: () => undefined, stderr: () => undefined, ended: (fatal) => ended.push(fatal) });
   await instance.call({ fn: 'init' });
   // Counts leave the worker at most every 250 ms, between calls.
@@ -86,6 +86,28 @@ describe('graph runtime', () => {
     expect((await far.counts()).get('module-window/delay error')).toBe(1);
     expect(far.logs()).toContainEqual(expect.stringMatching(/more than 60 minutes ahead/));
     await far.instance.stop();
+  });
+
+  it('one state store serves every node: what one node writes, the next reads', async () => {
+    // Two map nodes of the same module, one after the other, each counting in the same key ("converted").
+    const twoMaps = {
+      moduleConfigurations: [],
+      operations: [
+        { operationType: 'source', name: 'source' },
+        { operationType: 'map', name: 'first', module: 'temperature:1.0.0' },
+        { operationType: 'map', name: 'second', module: 'temperature:1.0.0' },
+        { operationType: 'sink', name: 'sink' },
+      ],
+      connections: [
+        { from: { name: 'source' }, to: { name: 'first' } },
+        { from: { name: 'first' }, to: { name: 'second' } },
+        { from: { name: 'second' }, to: { name: 'sink' } },
+      ],
+    } as unknown as GraphDefinition;
+    const g = await startGraph(twoMaps, {});
+    for (const value of [50, 68]) await g.instance.call({ fn: 'onMessage', source: 'topic/t', msg: reading(value) });
+    expect(g.sent().map((m) => m.temperature.seq)).toEqual([2, 4]); // 1 and 3 were the first node's
+    await g.instance.stop();
   });
 
   it('a sink over the workload\'s message budget fails those messages, not the workload', async () => {
