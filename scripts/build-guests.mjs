@@ -111,34 +111,24 @@ for (const [name, operators] of Object.entries(OPERATOR_GUESTS)) {
   });
 }
 
-// A hostile operator in WAT (trap, loop, grow, err: see its comment), against a world exporting map.
-const badMap = join(src, 'wat-operators', 'bad-map.wat');
-await guest('bad-map', [badMap, ...operatorWit], async () => {
-  const { parse, componentEmbed, componentNew } = await import('@bytecodealliance/jco');
-  const witPath = join(out, '.bad-map-wit');
-  writeOperatorWit(witPath, 'bad-map', ['map']);
-  try {
-    // One source: the file with the package statement first, then the rest of the package.
-    const files = readdirSync(witPath).sort((a, b) => (a === 'processor.wit' ? -1 : b === 'processor.wit' ? 1 : 0));
-    const witSource = files.map((f) => readFileSync(join(witPath, f), 'utf8')).join('\n');
-    return componentNew(await componentEmbed({ binary: await parse(readFileSync(badMap, 'utf8')), witSource, world: 'bad-map' }), []);
-  } finally {
-    rmSync(witPath, { recursive: true, force: true });
-  }
-});
+/** A whole WAT module embedded against the world `writeWit(dir)` writes into a temporary folder. */
+async function watGuest(name, file, inputs, world, writeWit) {
+  await guest(name, [file, ...inputs], async () => {
+    const { parse, componentEmbed, componentNew } = await import('@bytecodealliance/jco');
+    const witPath = join(out, `.${name}-wit`);
+    writeWit(witPath);
+    try {
+      return componentNew(await componentEmbed({ binary: await parse(readFileSync(file, 'utf8')), witPath, world }), []);
+    } finally {
+      rmSync(witPath, { recursive: true, force: true });
+    }
+  });
+}
 
+// A hostile operator in WAT (trap, loop, grow, err: see its comment), against a world exporting map.
+await watGuest('bad-map', join(src, 'wat-operators', 'bad-map.wat'), operatorWit, 'bad-map', (dir) => writeOperatorWit(dir, 'bad-map', ['map']));
 // A small http guest in WAT exporting wasi:http/incoming-handler itself (instances reused across requests).
-const httpHello = join(src, 'wat-http', 'http-hello.wat');
-await guest('http-hello', [httpHello], async () => {
-  const { parse, componentEmbed, componentNew } = await import('@bytecodealliance/jco');
-  const witPath = join(out, '.http-hello-wit');
-  writeGuestWit(witPath, 'http-workload');
-  try {
-    return componentNew(await componentEmbed({ binary: await parse(readFileSync(httpHello, 'utf8')), witPath, world: 'http-workload' }), []);
-  } finally {
-    rmSync(witPath, { recursive: true, force: true });
-  }
-});
+await watGuest('http-hello', join(src, 'wat-http', 'http-hello.wat'), [], 'http-workload', (dir) => writeGuestWit(dir, 'http-workload'));
 
 // WAT test guests: prelude + handler bodies, embedded with the WIT plus the WASI interfaces they import.
 // Only the parts a guest uses are declared: jco generates its glue from the component's own types.
