@@ -5,6 +5,15 @@ const HEADERS_MS = 10_000;
 const REQUEST_MS = 30_000;
 /** Request and response bodies are held whole here (so no client's pace reaches the guest): capped. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/**
+ * Requests admitted at once (reading, waiting for the guest, answering): the guest serves a few at a
+ * time, so past this a client gets 503 rather than a place in a queue that would grow with the load.
+ */
+export const MAX_PENDING_REQUESTS = 64;
+/** Request bodies held at once, all clients together (each is also capped at MAX_BODY_BYTES). */
+export const MAX_HELD_BODY_BYTES = 64 * 1024 * 1024;
+/** Open client connections; past this the server refuses new ones at accept. */
+const MAX_CONNECTIONS = 512;
 /** Headers that describe one hop's connection, not the message (RFC 9110 7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
@@ -18,6 +27,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 export class HttpFront {
   readonly #server: Server;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  #pending = 0;
+  readonly #held = { bytes: 0 };
 
   private constructor(server: Server, private readonly upstreamPort: number) {
     this.#server = server;
@@ -28,6 +39,7 @@ export class HttpFront {
     const front = new HttpFront(server, upstreamPort);
     server.headersTimeout = HEADERS_MS;
     server.requestTimeout = REQUEST_MS;
+    server.maxConnections = MAX_CONNECTIONS;
     server.on('request', (req, res) => void front.#serve(req, res));
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));
     return front;
@@ -44,15 +56,27 @@ export class HttpFront {
     await new Promise((r) => this.#server.close(r));
   }
 
+  /** Requests admitted and not yet answered (diagnostics and tests). */
+  get pending(): number {
+    return this.#pending;
+  }
+
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readCapped(req);
-    if (body === 'too-large') return answer(res, 413, `request body over ${MAX_BODY_BYTES} bytes`, true);
-    if (body === 'aborted') return;
+    if (this.#pending >= MAX_PENDING_REQUESTS) return answer(res, 503, `busy: ${MAX_PENDING_REQUESTS} requests wait for this workload`, true);
+    this.#pending++;
+    const held = { bytes: 0 };
     try {
+      const body = await readCapped(req, this.#held, held);
+      if (body === 'too-large') return answer(res, 413, `request body over ${MAX_BODY_BYTES} bytes`, true);
+      if (body === 'busy') return answer(res, 503, `busy: request bodies held for this workload reached ${MAX_HELD_BODY_BYTES} bytes`, true);
+      if (body === 'aborted') return;
       const upstream = await this.#forward(req, body);
       res.writeHead(upstream.status, upstream.headers).end(upstream.body);
     } catch (err) {
       answer(res, 502, `the workload did not answer: ${(err as Error).message}`);
+    } finally {
+      this.#pending--;
+      this.#held.bytes -= held.bytes;
     }
   }
 
@@ -79,19 +103,34 @@ function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 
 function answer(res: ServerResponse, status: number, message: string, close = false): void {
   if (res.headersSent) return void res.destroy();
-  res.writeHead(status, { 'content-type': 'text/plain', ...(close && { connection: 'close' }) }).end(`${status}: ${message}\n`);
+  const headers = { 'content-type': 'text/plain', ...(close && { connection: 'close' }), ...(status === 503 && { 'retry-after': '1' }) };
+  res.writeHead(status, headers).end(`${status}: ${message}\n`);
 }
 
-function readCapped(stream: IncomingMessage): Promise<Buffer | 'too-large' | 'aborted'> {
+/** Bytes of bodies held: by all of a front's requests (`total`) and by this one (`mine`). */
+interface Held {
+  bytes: number;
+}
+
+/** A whole body, or why not: over its own cap, over what all requests together may hold, or cut short. */
+function readCapped(stream: IncomingMessage, total?: Held, mine?: Held): Promise<Buffer | 'too-large' | 'busy' | 'aborted'> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+    const refuse = (why: 'too-large' | 'busy') => {
       stream.removeAllListeners('data');
       stream.resume(); // drain what is in flight; the answer closes the connection
-      resolve('too-large');
+      resolve(why);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) return refuse('too-large');
+      if (total && mine) {
+        if (total.bytes + chunk.length > MAX_HELD_BODY_BYTES) return refuse('busy');
+        total.bytes += chunk.length;
+        mine.bytes += chunk.length;
+      }
+      chunks.push(chunk);
     });
     stream.on('end', () => resolve(size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks)));
     stream.on('error', () => resolve('aborted'));

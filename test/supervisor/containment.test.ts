@@ -9,6 +9,7 @@ import { validateDesired } from '../../dist/spec/index.js';
 import type { OutboundMessage } from '../../dist/base/index.js';
 import { freePort, tempDir, treeRssMb, waitFor } from '../helpers.js';
 import { testSupervisor } from '../supervisor-harness.js';
+import { MAX_PENDING_REQUESTS } from '../../dist/runtime/http-front.js';
 
 const tmp = tempDir();
 const sent: OutboundMessage[] = [];
@@ -156,6 +157,18 @@ describe('http clients', () => {
     if (!(big instanceof Error)) expect(big.status).toBe(413);
     expect((await fetch(`http://127.0.0.1:${port}/after`)).status).toBe(200);
     expect(status('web')?.restarts).toBe(0);
+
+    // A burst far past what the guest serves: the first MAX_PENDING_REQUESTS wait their turn, the rest
+    // are told 503 at once (before, every one queued in the host for as long as the burst lasted).
+    const burst = await Promise.all(Array.from({ length: 300 }, (_, i) => fetch(`http://127.0.0.1:${port}/burst/${i}`).then(async (r) => ({ status: r.status, retry: r.headers.get('retry-after'), text: await r.text() }))));
+    const served = burst.filter((r) => r.status === 200).length;
+    const refused = burst.filter((r) => r.status === 503);
+    expect(served + refused.length).toBe(300);
+    expect(served).toBeGreaterThanOrEqual(MAX_PENDING_REQUESTS);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]).toMatchObject({ retry: '1', text: expect.stringMatching(/busy: 64 requests wait/) });
+    expect((await fetch(`http://127.0.0.1:${port}/after-burst`)).status).toBe(200);
+    expect(status('web')).toMatchObject({ status: 'running', restarts: 0 });
   }, 60_000);
 });
 
