@@ -20,6 +20,8 @@ const MINUTES = Number(process.env.SOAK_MINUTES ?? 60);
 const WARMUP_MINUTES = Number(process.env.SOAK_WARMUP_MINUTES ?? Math.min(10, MINUTES / 3));
 const SAMPLE_MS = Number(process.env.SOAK_SAMPLE_SECONDS ?? 30) * 1000;
 const RPS = Number(process.env.SOAK_RPS ?? 5);
+// A subset of the workloads (comma-separated names), to tell which one a growth follows.
+const ONLY = process.env.SOAK_WORKLOADS?.split(',');
 
 function copyGuests(dir) {
   mkdirSync(join(dir, 'wasm'), { recursive: true });
@@ -32,13 +34,14 @@ function copyGuests(dir) {
 }
 
 function workloads(spec, webPort) {
-  return {
+  const all = {
     sensor: { ...spec.sensor, timerMs: 20, config: { machine: 'press-1', minTemp: '21', maxTemp: '40' }, limits: { memoryMb: 128 } },
     filter: { ...spec.filter, subscribe: ['plant/+/temperature'], config: { threshold: '30' }, limits: { memoryMb: 128 } },
     echo: { ...spec.echo, timerMs: 10 },
     web: { ...spec.web, capabilities: { listen: { port: webPort } }, limits: { memoryMb: 128 } },
     cmd: { ...spec.cmd, args: ['20', '100'], restartPolicy: 'always' },
   };
+  return ONLY ? Object.fromEntries(Object.entries(all).filter(([name]) => ONLY.includes(name))) : all;
 }
 
 async function scrape(port) {
@@ -75,7 +78,7 @@ async function soak(mode) {
   const [metricsPort, webPort] = [await freePort(), await freePort()];
   const desired = { schemaVersion: '1.0', workloads: workloads(spec, webPort) };
   let hub;
-  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning' };
+  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', ...JSON.parse(process.env.SOAK_EXTRA_ENV ?? '{}') };
   if (mode === 'edge') {
     hub = await EdgeHubEmulator.start();
     await hub.setDesired(desired);

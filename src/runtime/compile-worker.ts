@@ -27,7 +27,7 @@ async function compile(request: CompileRequest): Promise<CompiledMeta> {
     const adapter = await readFile(PREVIEW1_ADAPTER);
     component = await componentNew(component, [['wasi_snapshot_preview1', adapter]]);
   }
-  const result = await transpileBytes(component, { name: 'component', instantiation: 'sync', base64Cutoff: 0, emitTypescriptDeclarations: false } as Parameters<typeof transpileBytes>[1]);
+  const result = await transpileBytes(component, { name: 'component', instantiation: 'sync', base64Cutoff: 0, emitTypescriptDeclarations: false, minify: true } as Parameters<typeof transpileBytes>[1]);
   const exports = result.exports.map(([name]) => name);
   const meta: CompiledMeta = {
     kind: kindOf(exports),

@@ -1,5 +1,5 @@
 import { Engine, GuestFatalError, type Effect, type Fatal, type WorkloadInstance, type StartOptions } from '../../dist/runtime/index.js';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { guestBytes, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
@@ -173,4 +173,31 @@ describe('runtime', () => {
     await Promise.all(started.map(({ instance }) => instance.stop()));
     expect(added).toBeLessThanOrEqual(5); // one per workload (and the spare's replacement); two each before
   });
+
+  it("the runner's malloc arenas stay at two however many workload threads allocate (each thread had its own, 13 with 5 workloads, and RSS crept with them)", async () => {
+    const started = await Promise.all(Array.from({ length: 8 }, () => start('echo')));
+    for (let round = 0; round < 50; round++) await Promise.all(started.map(({ instance }) => instance.call({ fn: 'onTimer' })));
+    const arenas = mallocArenas(engine.runnerStats()!.pid!);
+    await Promise.all(started.map(({ instance }) => instance.stop()));
+    expect(arenas).toBeLessThanOrEqual(1); // thread arenas; the main one is [heap]
+  });
 });
+
+/**
+ * glibc's thread arenas in a process: anonymous read-write mappings that start on a 64 MB boundary and,
+ * with the reserved rest after them, span exactly 64 MB (HEAP_MAX_SIZE on 64-bit).
+ */
+function mallocArenas(pid: number): number {
+  const ARENA = 64 * 1024 * 1024;
+  const maps = readFileSync(`/proc/${pid}/maps`, 'utf8').trim().split('\n').map((line) => {
+    const [range, perms, , , , name] = line.split(/\s+/);
+    const [start, end] = range!.split('-').map((x) => Number.parseInt(x, 16));
+    return { start: start!, end: end!, perms, anonymous: !name };
+  });
+  return maps.filter((m, i) => {
+    if (!m.anonymous || m.perms !== 'rw-p' || m.start % ARENA !== 0) return false;
+    const rest = maps[i + 1];
+    const end = rest && rest.start === m.end && rest.anonymous && rest.perms === '---p' ? rest.end : m.end;
+    return end - m.start === ARENA;
+  }).length;
+}

@@ -22,7 +22,6 @@ import { fixFilesystem } from './filesystem-fixes.js';
 import { withMessageTrace } from './trace-context.js';
 import { answerStdioLocally, captureGuestStdio, passGuestStdioThrough } from './guest-stdio.js';
 import type { GuestLog } from './guest-log.js';
-import { graphCalls } from './graph/graph-calls.js';
 
 
 const port = hostPort();
@@ -223,6 +222,8 @@ async function main(received: WorkerInit): Promise<void> {
   try {
     const prepared = await prepare();
     if (init.graph) {
+      // Loaded only by graph workloads: seven modules every other worker (and `wasmhost run`) skips.
+      const { graphCalls } = await import('./graph/graph-calls.js');
       run = graphCalls(init.graph, prepared, effects, init.workload);
     } else {
       const exports = prepared.fresh();
