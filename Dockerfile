@@ -14,8 +14,10 @@ COPY src ./src
 RUN npm run build
 
 FROM ${NODE_IMAGE}
+# Two malloc arenas for the host too (the runner sets its own): one per thread kept freed memory apart.
 ENV NODE_ENV=production \
-    WASMHOST_DATA_DIR=/var/lib/wasmhost
+    WASMHOST_DATA_DIR=/var/lib/wasmhost \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force

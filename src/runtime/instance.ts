@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { WasmhostError, type ErrorCode } from '../errors.js';
 import type { CompiledComponent } from './compiler.js';
 import { COMPONENT_FILE } from './compile-format.js';
-import { HttpFront } from './http-front.js';
+import type { HttpFront } from './http-front.js';
 import type { CoreModules, ModuleSource } from './module-cache.js';
 import { RUNNER_CRASHED, type WorkerPort } from './worker-port.js';
 import type { CallStats, Effect, ExportName, Fatal, FailureReason, GraphPlan, HandlerCall, HostToWorker, WorkerInit, WorkerToHost, WorkloadKind } from './protocol.js';
@@ -165,6 +165,8 @@ export class WorkloadInstance {
     if (config.listen && httpPort !== undefined) {
       const { port, host } = config.listen;
       try {
+        // Loaded by http workloads only: node:http's module view costs Node 22/24 an undici load.
+        const { HttpFront } = await import('./http-front.js');
         instance.#front = await HttpFront.listen(port, host, httpPort);
       } catch (err) {
         await instance.stop();

@@ -1,4 +1,4 @@
-import { filesystem } from '@bytecodealliance/preview2-shim';
+import { filesystem } from './shim.js';
 
 /**
  * Where preview2-shim 0.26.1's wasi:filesystem differs from WASI (and from wasmtime), corrected on this

@@ -1,5 +1,5 @@
 import { writeSync } from 'node:fs';
-import { cli, io } from '@bytecodealliance/preview2-shim';
+import { cli, io } from './shim.js';
 import { TokenBucket } from '../token-bucket.js';
 import type { WorkerInit, WorkerToHost } from '../protocol.js';
 import type { EffectBuffer } from './effects.js';

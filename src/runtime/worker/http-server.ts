@@ -1,4 +1,6 @@
-import { http } from '@bytecodealliance/preview2-shim';
+import { httpShim } from './shim.js';
+
+const http = await httpShim(); // loaded by http workloads only
 
 type Handle = (request: unknown, responseOut: unknown) => void;
 interface ShimServer {

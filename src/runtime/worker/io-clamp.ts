@@ -1,4 +1,4 @@
-import { filesystem, io } from '@bytecodealliance/preview2-shim';
+import { filesystem, io } from './shim.js';
 
 /**
  * The most one read or skip may ask of preview2-shim at once. The shim allocates the length a guest

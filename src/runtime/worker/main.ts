@@ -15,7 +15,7 @@ import { standardImports } from './standard-imports.js';
 import { KvStore } from './kv-store.js';
 import { OutboxWriter } from '../../outbox/writer.js';
 import { GuestExit, servedImports, wasiImports } from './sandbox.js';
-import { serveHttp } from './http-server.js';
+import { httpShim, importsHttp } from './shim.js';
 import { enforceStorageQuota } from './storage-quota.js';
 import { clampReads } from './io-clamp.js';
 import { fixFilesystem } from './filesystem-fixes.js';
@@ -89,7 +89,8 @@ async function prepare(): Promise<{ fresh: Fresh; shared: Record<string, unknown
   const generated = await Promise.all(init.components.map(async (c) => (await import(c.componentUrl)) as { instantiate: Instantiate }));
   const outbox = init.outbox && new OutboxWriter(init.outbox.dir, init.digest, new BigInt64Array(init.outbox.counters), init.outbox.capBytes, init.outbox.fsync);
   const log = guestLog(effects);
-  const shared = { ...wasiImports(init, effects), ...standardImports(init, kv, log), ...hostImports(init, effects, kv, log, outbox) };
+  const http = importsHttp(init.components.flatMap((c) => c.imports)) ? await httpShim() : undefined;
+  const shared = { ...wasiImports(init, effects, http), ...standardImports(init, kv, log), ...hostImports(init, effects, kv, log, outbox) };
   const fresh: Fresh = (index = 0, extra) => {
     const component = init.components[index]!;
     const imports = servedImports(component.imports, extra ? { ...shared, ...extra } : shared);
@@ -168,7 +169,8 @@ const REQUESTS_PER_INSTANCE = 1000;
  * one instance serves up to REQUESTS_PER_INSTANCE of them and is replaced after any failure.
  * Each is reported to the host like a call, so it has the call deadline and its effects go out.
  */
-function startServing(first: Exports, fresh: Fresh): number {
+async function startServing(first: Exports, fresh: Fresh): Promise<number> {
+  const { serveHttp } = await import('./http-server.js');
   const handlerOf = (exports: Exports) => entry(exports, 'wasi:http/incoming-handler') as { handle: (request: unknown, out: unknown) => void } | undefined;
   if (!handlerOf(first)?.handle || !init.listen) throw new Error('component does not export wasi:http/incoming-handler#handle');
   let current: Exports | undefined = first;
@@ -227,7 +229,7 @@ async function main(received: WorkerInit): Promise<void> {
       run = graphCalls(init.graph, prepared, effects, init.workload);
     } else {
       const exports = prepared.fresh();
-      if (init.kind === 'http') httpPort = startServing(exports, prepared.fresh);
+      if (init.kind === 'http') httpPort = await startServing(exports, prepared.fresh);
       run = (call) => invoke(exports, call);
     }
   } catch (err) {

@@ -1,5 +1,4 @@
-import { cli, http, io } from '@bytecodealliance/preview2-shim';
-import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
+import { cli, clocks, filesystem, io, random, sockets, type HttpShim } from './shim.js';
 import type { WorkerInit } from '../protocol.js';
 import type { EffectBuffer } from './effects.js';
 
@@ -16,13 +15,18 @@ interface OutgoingRequest {
   authority(): string | undefined;
 }
 
+/** The shim's factories for isolated namespaces (Node build; the package's types are the browser's). */
+const { createFilesystem } = filesystem as unknown as { createFilesystem(options: { preopens: Record<string, string> }): { types: unknown; preopens: unknown } };
+const { createSockets } = sockets as unknown as { createSockets(options: { enableNetwork: boolean }): Record<string, unknown> };
+
 /**
  * The WASI imports of one workload, deny by default (design.md "Sandbox"): only its own preopens,
  * env and args (never the host's), no sockets, outbound HTTP only to `allowedHosts`, and an `exit`
  * that ends the guest, not the process. stdout/stderr are this worker's own streams, which the main
- * thread reads (Worker `stdout: true`), so they stay per workload.
+ * thread reads (Worker `stdout: true`), so they stay per workload. `http` is the shim's wasi:http for a
+ * guest that imports it, else undefined (and its interfaces are not served).
  */
-export function wasiImports(init: WorkerInit, effects: EffectBuffer): Record<string, unknown> {
+export function wasiImports(init: WorkerInit, effects: EffectBuffer, http: HttpShim | undefined): Record<string, unknown> {
   const exit = {
     exit(status: { tag: 'ok' | 'err' }): never {
       throw new GuestExit(status.tag === 'err' ? 1 : 0);
@@ -33,13 +37,47 @@ export function wasiImports(init: WorkerInit, effects: EffectBuffer): Record<str
   };
   // The guest's working directory is its own /data (or /), never the host's.
   const initialCwd = init.preopens['/data'] ? '/data' : '/';
-  const environment = { ...(cli as unknown as { environment: object }).environment, initialCwd: () => initialCwd };
-  const shim = new WASIShim({
+  const env = Object.entries(init.env);
+  const args = [init.workload, ...init.args];
+  const environment = { ...(cli as unknown as { environment: object }).environment, getEnvironment: () => env, getArguments: () => args, initialCwd: () => initialCwd };
+  const fs = createFilesystem({ preopens: init.preopens });
+  const net = createSockets({ enableNetwork: false });
+  const shim = cli as unknown as Record<'stdout' | 'stderr' | 'terminalInput' | 'terminalOutput' | 'terminalStdin' | 'terminalStdout' | 'terminalStderr', unknown>;
+  const streams = io as unknown as Record<'error' | 'poll' | 'streams', unknown>;
+  const imports: Record<string, unknown> = {
+    'wasi:cli/environment': environment,
+    'wasi:cli/exit': exit,
     // `wasmhost run` passes its stdin through, as wasmtime run does; a workload has none.
-    cli: { ...cli, exit, environment, stdin: { getStdin: init.captureStdio ? emptyStdin : lazyStdin } },
-    sandbox: { preopens: init.preopens, env: init.env, args: [init.workload, ...init.args], enableNetwork: false },
-  } as ConstructorParameters<typeof WASIShim>[0]);
-  const imports = shim.getImportObject() as Record<string, unknown>;
+    'wasi:cli/stdin': { getStdin: init.captureStdio ? emptyStdin : lazyStdin },
+    'wasi:cli/stdout': shim.stdout,
+    'wasi:cli/stderr': shim.stderr,
+    'wasi:cli/terminal-input': shim.terminalInput,
+    'wasi:cli/terminal-output': shim.terminalOutput,
+    'wasi:cli/terminal-stdin': shim.terminalStdin,
+    'wasi:cli/terminal-stdout': shim.terminalStdout,
+    'wasi:cli/terminal-stderr': shim.terminalStderr,
+    'wasi:sockets/instance-network': net.instanceNetwork,
+    'wasi:sockets/ip-name-lookup': net.ipNameLookup,
+    'wasi:sockets/network': net.network,
+    'wasi:sockets/tcp': net.tcp,
+    'wasi:sockets/tcp-create-socket': net.tcpCreateSocket,
+    'wasi:sockets/udp': net.udp,
+    'wasi:sockets/udp-create-socket': net.udpCreateSocket,
+    'wasi:filesystem/preopens': fs.preopens,
+    'wasi:filesystem/types': fs.types,
+    'wasi:io/error': streams.error,
+    'wasi:io/poll': streams.poll,
+    'wasi:io/streams': streams.streams,
+    'wasi:random/random': random.random,
+    'wasi:random/insecure': random.insecure,
+    'wasi:random/insecure-seed': random.insecureSeed,
+    'wasi:clocks/monotonic-clock': clocks.monotonicClock,
+    'wasi:clocks/wall-clock': clocks.wallClock,
+  };
+  if (!http) return imports;
+  const outgoing = http.outgoingHandler.handle as (r: unknown, o: unknown) => unknown;
+  imports['wasi:http/types'] = http.types;
+  imports['wasi:http/incoming-handler'] = http.incomingHandler;
   imports['wasi:http/outgoing-handler'] = {
     handle(request: OutgoingRequest, options: unknown) {
       const authority = request.authority() ?? '';
@@ -47,7 +85,7 @@ export function wasiImports(init: WorkerInit, effects: EffectBuffer): Record<str
         effects.refuse('http', 'denied', `outbound HTTP to ${authority || '(no authority)'} denied: not in capabilities.http.allowedHosts`);
         throw { tag: 'HTTP-request-denied' };
       }
-      return (http.outgoingHandler.handle as (r: unknown, o: unknown) => unknown)(request, options);
+      return outgoing(request, options);
     },
   };
   return imports;

@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { filesystem, io } from '@bytecodealliance/preview2-shim';
+import { filesystem, io } from './shim.js';
 
 type Bytes = Uint8Array | number[];
 interface OutputStream {
