@@ -4,7 +4,8 @@
 // every 10 ms, an http workload under SOAK_RPS requests a second, and a command restarted by its policy.
 // Every 30 s: resident memory of the module's processes (host and runner), its main thread's JS heap, each worker's JS heap
 // and linear memory (from /metrics), messages sent. Prints a table per mode and the least-squares slope
-// (MB per hour) after SOAK_WARMUP_MINUTES (default 10).
+// (MB per hour) after SOAK_WARMUP_MINUTES (default 10). SOAK_WORKLOADS=a,b runs only those (to tell which one a
+// growth follows).
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -78,7 +79,7 @@ async function soak(mode) {
   const [metricsPort, webPort] = [await freePort(), await freePort()];
   const desired = { schemaVersion: '1.0', workloads: workloads(spec, webPort) };
   let hub;
-  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', ...JSON.parse(process.env.SOAK_EXTRA_ENV ?? '{}') };
+  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', MALLOC_ARENA_MAX: '2' }; // as the image sets it
   if (mode === 'edge') {
     hub = await EdgeHubEmulator.start();
     await hub.setDesired(desired);
