@@ -11,6 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY scripts/bundle-cli.mjs ./scripts/
 RUN npm run build
 
 FROM ${NODE_IMAGE}
@@ -29,4 +30,4 @@ USER node
 VOLUME ["/var/lib/wasmhost"]
 # Prometheus metrics and health (the port edgeHub and edgeAgent use too), the local MQTT broker (TCP, WebSocket).
 EXPOSE 9600 1883 9001
-CMD ["node", "dist/cli/main.js", "start"]
+CMD ["node", "dist/cli/wasmhost.cjs", "start"]

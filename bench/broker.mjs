@@ -74,7 +74,7 @@ export async function brokerBench() {
   copyFileSync(join(ROOT, 'guest-modules/dist/relay.wasm'), join(dir, 'relay.wasm'));
   writeFileSync(join(dir, 'desired.json'), JSON.stringify({ schemaVersion: '1.0', workloads: { relay: { source: 'file://relay.wasm', subscribe: ['bench/in'], limits: { messagesPerSecond: 100_000 } } } }));
   const mqttPort = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], {
     env: { PATH: process.env.PATH, WASMHOST_DATA_DIR: join(dir, 'data'), WASMHOST_DESIRED_FILE: join(dir, 'desired.json'), WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_MQTT_ALLOW_ANONYMOUS: 'true', WASMHOST_MQTT_PORT: String(mqttPort), WASMHOST_MQTT_WS_PORT: '0', WASMHOST_ADMIN_PORT: '0', WASMHOST_METRICS_PORT: '0', RuntimeLogLevel: 'error' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

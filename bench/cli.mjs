@@ -23,7 +23,7 @@ export async function cliBench() {
   const rows = [];
   try {
     for (const guest of ['hello', 'p1-args']) {
-      const run = [join(ROOT, 'dist/cli/main.js'), 'run', join(ROOT, 'guest-modules/dist', `${guest}.wasm`)];
+      const run = [join(ROOT, 'dist/cli/wasmhost.cjs'), 'run', join(ROOT, 'guest-modules/dist', `${guest}.wasm`)];
       wallMs(run, env); // the first run compiles into the cache
       const ours = [];
       const node = [];

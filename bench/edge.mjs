@@ -98,7 +98,7 @@ export async function edgeBench() {
       rmSync(join(dataDir, 'outbox'), { recursive: true, force: true }); // each run starts with an empty outbox
       hub.outputs.length = 0;
       const metricsPort = await freePort();
-      module = spawn(process.execPath, [...profileFlags(), join(ROOT, 'dist/cli/main.js'), 'start'], {
+      module = spawn(process.execPath, [...profileFlags(), join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], {
         env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'error', WASMHOST_OUTBOX_FSYNC: fsync, WASMHOST_METRICS_PORT: String(metricsPort) },
         stdio: 'inherit',
       });
@@ -125,7 +125,7 @@ export async function edgeBench() {
       rows.push(['... of it on the main thread (outbox reader, SDK)', `${mainUsPerMessage.toFixed(1)} us`, `plain Node module's main thread: ${baselineMain.toFixed(1)} us`, `${(mainUsPerMessage / baselineMain).toFixed(2)}x`]);
       break;
     }
-    module = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], { env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'error' }, stdio: 'inherit' });
+    module = spawn(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], { env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'error' }, stdio: 'inherit' });
 
     // Deploy latency: patch sent -> first message arrives; the first round compiles, the rest start from cache.
     await hub.setDesired({ schemaVersion: '1.0', workloads: {} });

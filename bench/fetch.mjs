@@ -23,7 +23,7 @@ export async function fetchBench() {
   const registry = await startRegistry();
   const tmp = mkdtempSync(join(tmpdir(), 'wh-fetch-bench-'));
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'push', join(ROOT, 'guest-modules/dist/temperature-sensor.wasm'), `oci://${registry.host}/wasm/sensor:1`]);
+    const { stdout } = await promisify(execFile)(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'push', join(ROOT, 'guest-modules/dist/temperature-sensor.wasm'), `oci://${registry.host}/wasm/sensor:1`]);
     const digest = /sha256: ([0-9a-f]{64})/.exec(stdout)[1];
     const source = `oci://${registry.host}/wasm/sensor:1`;
     const settings = (dataDir) => ({ dataDir, fileBase: dataDir, fileRoots: [dataDir], maxBytes: 64 * 1024 * 1024, allowHttp: false });

@@ -26,7 +26,7 @@ export async function otelBench() {
     hub.outputs.length = 0;
     const env = { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: 'error', WASMHOST_METRICS_PORT: '0' };
     if (otel) env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${receiver.address().port}`;
-    const module = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], { env, stdio: 'inherit' });
+    const module = spawn(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], { env, stdio: 'inherit' });
     const result = await arrivalRate(hub, 'burst', module.pid);
     module.kill('SIGTERM');
     await new Promise((r) => module.once('exit', r));

@@ -35,8 +35,8 @@ async function measure(kind, count) {
   };
   // The compile cache is filled first (as on a device after its first start): the transpiler process,
   // ~100-250 MB while it lives, is not part of the steady state measured here.
-  spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'inspect', join(dir, source.source.slice('file://'.length))], { env, stdio: 'ignore' });
-  const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], { env, stdio: ['ignore', 'pipe', 'inherit'] }));
+  spawnSync(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'inspect', join(dir, source.source.slice('file://'.length))], { env, stdio: 'ignore' });
+  const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], { env, stdio: ['ignore', 'pipe', 'inherit'] }));
   const arrivals = new Map(); // workload -> [ms]
   let buffer = '';
   child.stdout.on('data', (chunk) => {

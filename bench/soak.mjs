@@ -89,7 +89,7 @@ async function soak(mode) {
     writeFileSync(join(dir, 'desired.json'), JSON.stringify(desired));
     Object.assign(env, { WASMHOST_DESIRED_FILE: join(dir, 'desired.json'), WASMHOST_ADMIN_PORT: '0' });
   }
-  const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+  const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
   const requests = setInterval(() => void fetch(`http://127.0.0.1:${webPort}/soak`).then((r) => r.arrayBuffer()).catch(() => undefined), 1000 / RPS);
   const samples = [];
   const started = Date.now();

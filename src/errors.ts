@@ -34,9 +34,20 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** Marks our errors across copies of this module: the CLI bundle has one, the commands it loads unbundled another. */
+const BRAND = Symbol.for('wasmhost.error');
+
 export class WasmhostError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  readonly [BRAND] = true;
+
+  /** `instanceof WasmhostError` holds for an error made by either copy of this class (subclasses check as usual). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== WasmhostError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'WasmhostError';

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const GUESTS = join(ROOT, 'guest-modules', 'dist');
-export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+/** The `wasmhost` bin: the bundled CLI users run. */
+export const CLI = join(ROOT, 'dist', 'cli', 'wasmhost.cjs');
 
 export function guestPath(name: string): string {
   return join(GUESTS, `${name}.wasm`);

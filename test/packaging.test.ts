@@ -29,9 +29,14 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/npm install --omit=dev/);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/NODE_ENV=production/);
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/cli\/main.js", "start"\]$/m);
+    expect(dockerfile).toContain(`CMD ["node", "${(pkg.bin as Record<string, string>).wasmhost}", "start"]`);
     expect(dockerfile).toContain('WASMHOST_DATA_DIR=/var/lib/wasmhost');
     expect(dockerfile).toMatch(/^VOLUME \["\/var\/lib\/wasmhost"\]$/m);
+  });
+  it('copies what `npm run build` reads into the build stage', () => {
+    const scripts = [...String((pkg.scripts as Record<string, string>).build).matchAll(/node (scripts\/\S+)/g)].map((m) => m[1]!);
+    expect(scripts).toContain('scripts/bundle-cli.mjs');
+    for (const script of scripts) expect(dockerfile).toMatch(new RegExp(`^COPY ${script.replace(/[./]/g, '\\$&')} \\./scripts/$`, 'm'));
   });
   it('copies everything the runtime reads at run time', () => {
     for (const dir of ['wit', 'vendor']) expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} \\./${dir}$`, 'm'));
@@ -143,11 +148,11 @@ describe('image smoke test (the Dockerfile\'s install and start steps, replayed)
     if (asUser.uid) execFileSync('chown', ['-R', '65534:65534', tmp.path]);
     const env = { PATH: process.env.PATH, NODE_ENV: 'production', WASMHOST_DATA_DIR: data, HOME: tmp.path };
 
-    const run = spawnSync(process.execPath, ['dist/cli/main.js', 'run', join(data, 'wasm', 'hello.wasm')], { cwd: app, env, encoding: 'utf8', ...asUser });
+    const run = spawnSync(process.execPath, ['dist/cli/wasmhost.cjs', 'run', join(data, 'wasm', 'hello.wasm')], { cwd: app, env, encoding: 'utf8', ...asUser });
     expect(run.stderr).toBe('hello: sent 3 lines\n');
     expect(run.status).toBe(0);
 
-    const host = spawn(process.execPath, ['dist/cli/main.js', 'start'], { cwd: app, env: { ...env, WASMHOST_DESIRED_FILE: desired, WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_ADMIN_PORT: '0' }, ...asUser });
+    const host = spawn(process.execPath, ['dist/cli/wasmhost.cjs', 'start'], { cwd: app, env: { ...env, WASMHOST_DESIRED_FILE: desired, WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_ADMIN_PORT: '0' }, ...asUser });
     let out = '';
     host.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     await waitFor('telemetry from the command', () => out.includes('"output":"hello"'), 30_000);

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WasmhostError } from '../errors.js';
 import { assertBounded, assertWasm } from './binary.js';
-import { endChild, holdOpen } from './hold-open.js';
+import { endChild, forkChild, holdOpen } from './hold-open.js';
 import { packageVersion } from './package-root.js';
 import { COMPILE_FORMAT, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
 
@@ -92,7 +92,7 @@ export class Compiler {
 
   #ensureWorker(): ChildProcess {
     if (this.#worker) return this.#worker;
-    const worker = fork(fileURLToPath(new URL('./compile-worker.js', import.meta.url)), [], {
+    const worker = forkChild(fileURLToPath(new URL('./compile-worker.js', import.meta.url)), [], {
       env: {},
       execArgv: [`--max-old-space-size=${COMPILE_HEAP_MB}`],
       serialization: 'advanced', // the component's bytes cross as a Uint8Array

@@ -1,4 +1,12 @@
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, ForkOptions } from 'node:child_process';
+
+/**
+ * Starts a helper process (runner, transpiler). node:child_process (with net and dgram under it) loads
+ * on the first start, not with this module: `wasmhost run` of a cached guest never starts one.
+ */
+export function forkChild(modulePath: string, args: readonly string[], options: ForkOptions): ChildProcess {
+  return process.getBuiltinModule('node:child_process').fork(modulePath, args, options);
+}
 
 /**
  * Whether a helper process (runner, transpiler) keeps this one's event loop alive: only while it has

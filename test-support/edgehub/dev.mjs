@@ -28,7 +28,7 @@ await hub.setDesired({
   },
 });
 hub.onOutput((m) => console.log(`[edgeHub] output ${m.output} from ${m.properties.workload}: ${m.body.toString().slice(0, 200)}`));
-const module = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'start'], {
+const module = spawn(process.execPath, [join(root, 'dist/cli/wasmhost.cjs'), 'start'], {
   env: { PATH: process.env.PATH, ...hub.env(), WASMHOST_DATA_DIR: dataDir, RuntimeLogLevel: process.env.RuntimeLogLevel ?? 'info' },
   stdio: ['ignore', 'inherit', 'inherit'],
 });

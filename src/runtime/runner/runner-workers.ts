@@ -1,9 +1,9 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WasmhostError } from '../../errors.js';
 import type { WorkerSource } from '../worker-port.js';
 import type { HostToRunner, RunnerToHost } from './protocol.js';
-import { endChild, holdOpen } from '../hold-open.js';
+import { endChild, forkChild, holdOpen } from '../hold-open.js';
 import { RemoteWorker } from './remote-worker.js';
 import { RELAY_MS } from './timing.js';
 
@@ -38,7 +38,7 @@ class RunnerChild {
   #gone = false;
 
   constructor(onExit: (child: RunnerChild) => void) {
-    this.process = fork(fileURLToPath(new URL('./main.js', import.meta.url)), [], {
+    this.process = forkChild(fileURLToPath(new URL('./main.js', import.meta.url)), [], {
       serialization: 'advanced', // structured clone: message bodies stay Uint8Arrays
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'], // a V8 fatal error's report lands in the module's log
       execArgv: process.execArgv.filter((flag) => flag.startsWith('--experimental-wasm')),

@@ -1,6 +1,4 @@
-import { httpShim } from './shim.js';
-
-const http = await httpShim(); // loaded by http workloads only
+import type { HttpShim } from './shim.js';
 
 type Handle = (request: unknown, responseOut: unknown) => void;
 interface ShimServer {
@@ -24,17 +22,28 @@ interface ShimTypes {
   OutgoingBody: { finish(body: OutgoingBody, trailers: undefined): void };
   ResponseOutparam: { set(param: unknown, response: { tag: 'ok'; val: unknown }): void };
 }
-/** Node-only: the package's type conditions resolve to its browser build, which has no server. */
-const { HTTPServer, types } = http as unknown as { HTTPServer: new (handler: { handle: Handle }) => ShimServer; types: ShimTypes };
+interface ShimServerParts {
+  HTTPServer: new (handler: { handle: Handle }) => ShimServer;
+  types: ShimTypes;
+}
 const encoder = new TextEncoder();
 
 /** Requests whose body the guest took (its stream is the guest's to drop, or the GC's). */
 const consumed = new WeakSet<object>();
-const consume = types.IncomingRequest.prototype.consume;
-types.IncomingRequest.prototype.consume = function (this: IncomingRequest) {
-  consumed.add(this);
-  return consume.call(this);
-};
+let parts: ShimServerParts | undefined;
+
+/** The shim's server and types (Node-only: the package's types are its browser build's), its `consume` noted once. */
+function serverParts(http: HttpShim): ShimServerParts {
+  if (parts) return parts;
+  parts = http as unknown as ShimServerParts;
+  const { prototype } = parts.types.IncomingRequest;
+  const consume = prototype.consume;
+  prototype.consume = function (this: IncomingRequest) {
+    consumed.add(this);
+    return consume.call(this);
+  };
+  return parts;
+}
 
 /**
  * preview2-shim keeps each request's body stream (and Node's IncomingMessage) in its I/O thread until
@@ -52,7 +61,7 @@ function releaseBody(request: unknown): void {
 }
 
 /** Answers a request the guest failed on, unless the guest had answered it already. */
-function answerFailure(responseOut: unknown): void {
+function answerFailure(types: ShimTypes, responseOut: unknown): void {
   try {
     const response = new types.OutgoingResponse(types.Fields.fromList([['content-type', encoder.encode('text/plain')]]));
     response.setStatusCode(500);
@@ -81,7 +90,8 @@ export interface RequestHooks {
  * Throws when the port cannot be had (taken, not allowed), with the system's reason. Returns the port
  * it listens on (the host asks for an ephemeral loopback port and serves the declared one itself).
  */
-export function serveHttp(handler: { handle: Handle }, port: number, host: string, hooks: RequestHooks): number {
+export function serveHttp(http: HttpShim, handler: { handle: Handle }, port: number, host: string, hooks: RequestHooks): number {
+  const { HTTPServer, types } = serverParts(http);
   const server = new HTTPServer({
     handle(request: unknown, responseOut: unknown) {
       hooks.begin();
@@ -89,7 +99,7 @@ export function serveHttp(handler: { handle: Handle }, port: number, host: strin
         handler.handle(request, responseOut);
         hooks.end(undefined);
       } catch (err) {
-        answerFailure(responseOut); // the instance was this request's alone: the next one is fresh
+        answerFailure(types, responseOut); // the instance was this request's alone: the next one is fresh
         hooks.end(err);
       } finally {
         releaseBody(request);

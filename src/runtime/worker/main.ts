@@ -170,7 +170,7 @@ const REQUESTS_PER_INSTANCE = 1000;
  * Each is reported to the host like a call, so it has the call deadline and its effects go out.
  */
 async function startServing(first: Exports, fresh: Fresh): Promise<number> {
-  const { serveHttp } = await import('./http-server.js');
+  const [{ serveHttp }, http] = await Promise.all([import('./http-server.js'), httpShim()]);
   const handlerOf = (exports: Exports) => entry(exports, 'wasi:http/incoming-handler') as { handle: (request: unknown, out: unknown) => void } | undefined;
   if (!handlerOf(first)?.handle || !init.listen) throw new Error('component does not export wasi:http/incoming-handler#handle');
   let current: Exports | undefined = first;
@@ -181,7 +181,7 @@ async function startServing(first: Exports, fresh: Fresh): Promise<number> {
     memories.length = 0;
     return fresh();
   };
-  return serveHttp({
+  return serveHttp(http, {
     handle: (request, out) => {
       current ??= instance();
       served++;
