@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -56,7 +56,7 @@ export class Compiler {
   }
 
   async #compileOnce(bytes: Uint8Array, digest: string, dir: string): Promise<CompiledComponent> {
-    const cached = await readMeta(dir);
+    const cached = readMeta(dir);
     if (cached) return { digest, dir, meta: cached };
     assertWasm(bytes);
     assertBounded(bytes);
@@ -120,9 +120,10 @@ export class Compiler {
   }
 }
 
-async function readMeta(dir: string): Promise<CompiledMeta | undefined> {
+/** A few hundred bytes: read in place (node:fs/promises is not loaded for it). */
+function readMeta(dir: string): CompiledMeta | undefined {
   try {
-    return JSON.parse(await readFile(join(dir, META_FILE), 'utf8')) as CompiledMeta;
+    return JSON.parse(readFileSync(join(dir, META_FILE), 'utf8')) as CompiledMeta;
   } catch {
     return undefined;
   }

@@ -1,6 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFile as readFileCallback } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { capMemories } from './memory-limit.js';
+
+/** node:fs's callback read (node:fs/promises costs a CLI run a few ms to load, with readline under it). */
+const readFile = promisify(readFileCallback);
 
 /** Compiled core modules kept in memory for fast restarts; each is machine code shared by its workers. */
 const ENTRIES = 32;
