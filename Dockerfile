@@ -11,7 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-COPY scripts/bundle-cli.mjs ./scripts/
+COPY scripts/bundle.mjs ./scripts/
 RUN npm run build
 
 FROM ${NODE_IMAGE}

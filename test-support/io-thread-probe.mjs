@@ -35,7 +35,7 @@ async function countInIoHeap(constructorName) {
 }
 
 let served = 0;
-const port = serveHttp({ handle: answer }, 0, '127.0.0.1', { begin() {}, end() { served++; } });
+const port = serveHttp(http, { handle: answer }, 0, '127.0.0.1', { begin() {}, end() { served++; } });
 const statuses = new Set();
 for (let i = 0; i < requests; i++) statuses.add((await fetch(`http://127.0.0.1:${port}/r${i}`)).status);
 await new Promise((r) => setTimeout(r, 200)); // the last responses finish in the I/O thread

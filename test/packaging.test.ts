@@ -35,7 +35,7 @@ describe('Dockerfile', () => {
   });
   it('copies what `npm run build` reads into the build stage', () => {
     const scripts = [...String((pkg.scripts as Record<string, string>).build).matchAll(/node (scripts\/\S+)/g)].map((m) => m[1]!);
-    expect(scripts).toContain('scripts/bundle-cli.mjs');
+    expect(scripts).toContain('scripts/bundle.mjs');
     for (const script of scripts) expect(dockerfile).toMatch(new RegExp(`^COPY ${script.replace(/[./]/g, '\\$&')} \\./scripts/$`, 'm'));
   });
   it('copies everything the runtime reads at run time', () => {

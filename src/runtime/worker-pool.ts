@@ -5,9 +5,12 @@ import type { WorkerSource } from './worker-port.js';
 /** JS heap of a workload worker (jco glue, host API); guest linear memory is capped separately. */
 const WORKER_HEAP_MB = 128;
 
+/** The worker's code: worker/main.ts and what it loads, bundled by `npm run build` (scripts/bundle.mjs). */
+const WORKER_ENTRY = new URL('./worker.cjs', import.meta.url);
+
 /** A fresh workload worker, not yet told which guest to run (it waits for an `init` message). */
 export function spawnWorkloadWorker(captureStdio: boolean): Worker {
-  return new Worker(new URL('./worker/main.js', import.meta.url), {
+  return new Worker(WORKER_ENTRY, {
     env: {}, // the host's environment never reaches a guest, not even through shim defaults
     argv: [],
     stdout: captureStdio,
