@@ -1,6 +1,6 @@
 // Serves N GET requests the way a workload's worker does (the egress guard and lazy I/O thread first,
 // then serveHttp) with a guest that never reads the request body, then prints how many Node
-// IncomingMessage objects preview2-shim's I/O thread still holds, as JSON. Run as its own process:
+// IncomingMessage objects preview2-shim's I/O thread still holds and its heap limit, as JSON. Run as its own process:
 // `node test-support/io-thread-probe.mjs <requests>`.
 import '../dist/runtime/worker/install-egress-guard.js';
 import { http } from '@bytecodealliance/preview2-shim';
@@ -39,5 +39,5 @@ const port = serveHttp(http, { handle: answer }, 0, '127.0.0.1', { begin() {}, e
 const statuses = new Set();
 for (let i = 0; i < requests; i++) statuses.add((await fetch(`http://127.0.0.1:${port}/r${i}`)).status);
 await new Promise((r) => setTimeout(r, 200)); // the last responses finish in the I/O thread
-console.log(JSON.stringify({ served, statuses: [...statuses], incomingMessages: await countInIoHeap('IncomingMessage') }));
+console.log(JSON.stringify({ served, statuses: [...statuses], incomingMessages: await countInIoHeap('IncomingMessage'), heapLimitMb: ioThread().resourceLimits.maxOldGenerationSizeMb }));
 process.exit(0);

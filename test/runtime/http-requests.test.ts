@@ -6,15 +6,18 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Engine } from '../../dist/runtime/index.js';
+import { IO_THREAD_LIMITS } from '../../dist/runtime/worker/install-egress-guard.js';
 import { guestBytes, ROOT, tempDir, waitFor } from '../helpers.js';
 
-it("leaves no request behind in the shim's I/O thread: 400 GETs whose bodies the guest never read", () => {
+it("leaves no request behind in the shim's I/O thread: 400 GETs whose bodies the guest never read; the thread's heap is bounded", () => {
   const probe = spawnSync(process.execPath, [join(ROOT, 'test-support/io-thread-probe.mjs'), '400'], { encoding: 'utf8', timeout: 60_000 });
   expect(probe.status).toBe(0);
-  const result = JSON.parse(probe.stdout.trim().split('\n').at(-1)!) as { served: number; statuses: number[]; incomingMessages: number };
+  const result = JSON.parse(probe.stdout.trim().split('\n').at(-1)!) as { served: number; statuses: number[]; incomingMessages: number; heapLimitMb: number };
   expect(result.served).toBe(400);
   expect(result.statuses).toEqual([204]);
   expect(result.incomingMessages).toBeLessThan(10); // was one per request
+  // Unbounded, V8 sized the thread's old generation for a process and let request garbage pile up for hours.
+  expect(result.heapLimitMb).toBe(IO_THREAD_LIMITS.maxOldGenerationSizeMb);
 }, 60_000);
 
 describe('http instances', () => {
