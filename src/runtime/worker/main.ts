@@ -4,6 +4,7 @@
  * exit) is per thread here, which is why each workload gets its own worker.
  */
 import './install-egress-guard.js'; // first: before preview2-shim starts its I/O thread
+import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import type { CallStats, Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
@@ -75,6 +76,16 @@ type Instantiate = (get: (name: string) => WebAssembly.Module, imports: unknown,
 type Fresh = (component?: number, extra?: Record<string, unknown>) => Exports;
 
 /**
+ * A compiled component's generated code (an ES module without top-level await). Through require() where
+ * Node loads ES modules with it (20.19+, 22.12+): no asynchronous module job, ~10 ms less of a
+ * `wasmhost run`; import() elsewhere.
+ */
+async function loadGenerated(url: string): Promise<{ instantiate: Instantiate }> {
+  if ((process.features as { require_module?: boolean }).require_module) return process.getBuiltinModule('node:module').createRequire(url)(fileURLToPath(url)) as { instantiate: Instantiate };
+  return (await import(url)) as { instantiate: Instantiate };
+}
+
+/**
  * Loads the generated code and builds the sandboxed imports once; returns a function that makes a
  * fresh guest instance from them (synchronously: an http request is answered by an instance of its
  * own, made while the request waits).
@@ -86,7 +97,7 @@ async function prepare(): Promise<{ fresh: Fresh; shared: Record<string, unknown
   const data = init.preopens['/data'];
   if (data && init.storageQuotaBytes) enforceStorageQuota(data, init.storageQuotaBytes, (detail) => effects.refuse('storage', 'quota', detail));
   const kv = init.kvDir ? new KvStore(init.kvDir) : undefined;
-  const generated = await Promise.all(init.components.map(async (c) => (await import(c.componentUrl)) as { instantiate: Instantiate }));
+  const generated = await Promise.all(init.components.map((c) => loadGenerated(c.componentUrl)));
   const outbox = init.outbox && new OutboxWriter(init.outbox.dir, init.digest, new BigInt64Array(init.outbox.counters), init.outbox.capBytes, init.outbox.fsync);
   const log = guestLog(effects);
   const http = importsHttp(init.components.flatMap((c) => c.imports)) ? await httpShim() : undefined;
