@@ -15,6 +15,9 @@ COPY scripts/bundle.mjs ./scripts/
 RUN npm run build
 
 FROM ${NODE_IMAGE}
+# jemalloc for the runner process, which preloads it where it finds it (src/runtime/runner/allocator.ts):
+# it hands freed pages back to the system, where glibc kept a fragmented arena's high-water mark.
+RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 && rm -rf /var/lib/apt/lists/*
 # Two malloc arenas for the host too (the runner sets its own): one per thread kept freed memory apart.
 ENV NODE_ENV=production \
     WASMHOST_DATA_DIR=/var/lib/wasmhost \

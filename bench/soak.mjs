@@ -3,7 +3,8 @@
 // handlers (sensor ticking every 20 ms, filter subscribed to its topic), the small echo guest ticking
 // every 10 ms, an http workload under SOAK_RPS requests a second, and a command restarted by its policy.
 // Every 30 s: resident memory of the module's processes (host and runner), its main thread's JS heap, each worker's JS heap
-// and linear memory (from /metrics), messages sent. Prints a table per mode and the least-squares slope
+// and linear memory (from /metrics), messages sent, and the runner's resident memory by kind of mapping (malloc
+// arenas, V8 heap pages, wasm linear memory, code; /proc smaps). Prints a table per mode and the least-squares slope
 // (MB per hour) after SOAK_WARMUP_MINUTES (default 10). SOAK_WORKLOADS=a,b runs only those (to tell which one a
 // growth follows).
 import { spawn } from 'node:child_process';
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
 import { freePort } from '../test-support/free-port.mjs';
-import { treeRssMb } from '../test-support/process-tree.mjs';
+import { processTree, rssByKind, treeRssMb } from '../test-support/process-tree.mjs';
 import { owned } from './stats.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -62,6 +63,9 @@ async function scrape(port) {
   };
 }
 
+/** The runner's mappings the table shows (rssByKind). */
+const KINDS = ['malloc', 'v8', 'wasm', 'code'];
+
 /** Least-squares slope of y over x (x in hours): MB per hour. */
 function slope(points) {
   const n = points.length;
@@ -79,7 +83,7 @@ async function soak(mode) {
   const [metricsPort, webPort] = [await freePort(), await freePort()];
   const desired = { schemaVersion: '1.0', workloads: workloads(spec, webPort) };
   let hub;
-  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', MALLOC_ARENA_MAX: '2' }; // as the image sets it
+  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', MALLOC_ARENA_MAX: '2' }; // as the image sets it (the runner preloads jemalloc where the image has it installed)
   if (mode === 'edge') {
     hub = await EdgeHubEmulator.start();
     await hub.setDesired(desired);
@@ -99,7 +103,9 @@ async function soak(mode) {
       const sample = await scrape(metricsPort).catch(() => undefined);
       // Every process of the module (host and runner), read from /proc now rather than as last reported.
       if (!sample) continue;
-      samples.push({ minute: (Date.now() - started) / 60_000, rssMb: treeRssMb(child.pid), ...sample });
+      const runnerPid = processTree(child.pid)[1];
+      const runnerKinds = runnerPid ? rssByKind(runnerPid) : undefined;
+      samples.push({ minute: (Date.now() - started) / 60_000, rssMb: treeRssMb(child.pid), runnerKinds, ...sample });
       console.error(`soak ${mode}: ${JSON.stringify(samples.at(-1))}`); // progress, for a run watched as it goes
       if (hub) hub.outputs.length = 0; // the emulator keeps every message; the bench only counts
     }
@@ -117,12 +123,12 @@ async function soak(mode) {
   const lines = [
     `### Soak, ${mode === 'edge' ? 'IoT Edge mode (emulator)' : 'local mode'}: ${MINUTES} min, warm-up ${WARMUP_MINUTES} min, ${RPS} http req/s`,
     '',
-    '| minute | RSS MB (all) | host / runner RSS MB | main heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
-    '|---|---|---|---|---|---|---|',
+    '| minute | RSS MB (all) | host / runner RSS MB | runner: glibc arenas / V8 (and jemalloc) pages / wasm / code MB | main heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
+    '|---|---|---|---|---|---|---|---|',
     ...samples.filter((_, i) => i % Math.max(1, Math.round(samples.length / 24)) === 0 || _ === samples.at(-1)).map((s) =>
-      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${s.mainHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
+      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${KINDS.map((k) => (s.runnerKinds?.[k] ?? 0).toFixed(1)).join(' / ')} | ${s.mainHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
     '',
-    `Slope after warm-up (least squares, MB per hour): RSS of the module ${per((s) => s.rssMb).toFixed(2)} (host process ${per((s) => s.hostRssMb).toFixed(2)}, runner ${per((s) => s.runnerRssMb).toFixed(2)}); the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)}; guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
+    `Slope after warm-up (least squares, MB per hour): RSS of the module ${per((s) => s.rssMb).toFixed(2)} (host process ${per((s) => s.hostRssMb).toFixed(2)}, runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)}; guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
     '',
   ];
   return lines.join('\n');

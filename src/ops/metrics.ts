@@ -122,10 +122,11 @@ export class HostMetrics {
     };
   }
 
-  /** The runner process the workloads run in (read at scrape time): its resident memory, and how often it died. */
-  runnerMeter(stats: () => { readonly rssBytes: number; readonly crashes: number } | undefined): void {
+  /** The runner process the workloads run in (read at scrape time): its resident memory and main heap, and how often it died. */
+  runnerMeter(stats: () => { readonly rssBytes: number; readonly heapBytes: number; readonly crashes: number } | undefined): void {
     const registers = [this.registry];
     new Gauge({ name: 'wasmhost_runner_resident_memory_bytes', help: 'Resident memory of the runner process (every workload worker), reported every 5 s', registers, collect() { this.set(stats()?.rssBytes ?? 0); } });
+    new Gauge({ name: 'wasmhost_runner_heap_bytes', help: "JS heap of the runner process's main thread (the relay between host and workers), committed, reported every 5 s", registers, collect() { this.set(stats()?.heapBytes ?? 0); } });
     let counted = 0;
     new Counter({
       name: 'wasmhost_runner_crashes_total', help: 'Times the runner process ended unasked (a V8 fatal error, a signal); its workloads were restarted', registers,

@@ -1,5 +1,6 @@
 import { Engine, GuestFatalError, type Effect, type Fatal, type WorkloadInstance, type StartOptions } from '../../dist/runtime/index.js';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { JEMALLOC_PATHS, runnerAllocatorEnv } from '../../dist/runtime/runner/allocator.js';
 import { guestBytes, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
@@ -20,12 +21,12 @@ const options = (over: Partial<StartOptions> = {}): StartOptions => ({
   config: {}, env: {}, args: [], preopens: {}, allowedHosts: [], kvDir: undefined, ...over,
 });
 
-async function start(guest: string, over: Partial<StartOptions> = {}): Promise<Recorded> {
+async function start(guest: string, over: Partial<StartOptions> = {}, on = engine): Promise<Recorded> {
   const { bytes, digest } = guestBytes(guest);
-  const compiled = await engine.compile(bytes, digest);
+  const compiled = await on.compile(bytes, digest);
   const effects: Effect[] = [];
   const ended: Array<Fatal | undefined> = [];
-  const instance = await engine.start(compiled, options(over), {
+  const instance = await on.start(compiled, options(over), {
     effects: (list) => effects.push(...list),
     stdout: () => undefined,
     stderr: () => undefined,
@@ -174,14 +175,63 @@ describe('runtime', () => {
     expect(added).toBeLessThanOrEqual(5); // one per workload (and the spare's replacement); two each before
   });
 
-  it("the runner's malloc arenas stay at two however many workload threads allocate (each thread had its own, 13 with 5 workloads, and RSS crept with them)", async () => {
-    const started = await Promise.all(Array.from({ length: 8 }, () => start('echo')));
-    for (let round = 0; round < 50; round++) await Promise.all(started.map(({ instance }) => instance.call({ fn: 'onTimer' })));
-    const arenas = mallocArenas(engine.runnerStats()!.pid!);
+  it("under glibc, the runner's malloc arenas stay at two however many workload threads allocate (each thread had its own, 13 with 5 workloads, and RSS crept with them)", async () => {
+    const glibc = await runnerWith({ LD_PRELOAD: '' }); // the operator's choice: no jemalloc
+    try {
+      const started = await Promise.all(Array.from({ length: 8 }, () => start('echo', {}, glibc)));
+      for (let round = 0; round < 50; round++) await Promise.all(started.map(({ instance }) => instance.call({ fn: 'onTimer' })));
+      const pid = glibc.runnerStats()!.pid!;
+      const [arenas, jemalloc] = [mallocArenas(pid), mapsJemalloc(pid)];
+      await Promise.all(started.map(({ instance }) => instance.stop()));
+      expect(jemalloc).toBe(false);
+      expect(arenas).toBeLessThanOrEqual(1); // thread arenas; the main one is [heap]
+    } finally {
+      await glibc.close();
+    }
+  });
+
+  it("reports the heap of the runner's main thread (the relay between host and workers) beside its resident memory", async () => {
+    const started = await Promise.all(Array.from({ length: 4 }, () => start('echo')));
+    for (let round = 0; round < 100; round++) await Promise.all(started.map(({ instance }) => instance.call({ fn: 'onTimer' })));
+    const before = engine.runnerStats()!;
+    await waitFor('the runner reports again', () => engine.runnerStats()!.heapBytes !== before.heapBytes, 8000);
     await Promise.all(started.map(({ instance }) => instance.stop()));
-    expect(arenas).toBeLessThanOrEqual(1); // thread arenas; the main one is [heap]
+    const { heapBytes, rssBytes } = engine.runnerStats()!;
+    expect(heapBytes).toBeGreaterThan(1024 * 1024);
+    expect(heapBytes).toBeLessThan(rssBytes);
+  });
+
+  it('the runner allocates with jemalloc where the system has it (glibc kept a fragmented arena\'s high-water mark for good)', async () => {
+    expect(JEMALLOC_PATHS.filter((path) => existsSync(path))).not.toEqual([]); // .ci/run installs libjemalloc2, as the image does
+    await (await start('echo')).instance.stop();
+    expect(mapsJemalloc(engine.runnerStats()!.pid!)).toBe(true);
+  });
+
+  it("an operator's LD_PRELOAD wins over jemalloc; without the library the runner keeps glibc, two arenas", () => {
+    const jemalloc = runnerAllocatorEnv({}, () => true);
+    expect(jemalloc).toMatchObject({ LD_PRELOAD: JEMALLOC_PATHS[0], MALLOC_ARENA_MAX: '2' });
+    expect(runnerAllocatorEnv({ LD_PRELOAD: '/opt/tcmalloc.so' }, () => true)).not.toHaveProperty('LD_PRELOAD');
+    expect(runnerAllocatorEnv({}, () => false)).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' });
   });
 });
+
+/** An engine whose runner process starts with `env` over this process's (read when the runner forks). */
+async function runnerWith(env: Record<string, string>): Promise<Engine> {
+  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, env);
+  const other = new Engine(`${tmp.path}/compiled`);
+  try {
+    await (await start('echo', {}, other)).instance.stop(); // forks the runner
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+  return other;
+}
+
+const mapsJemalloc = (pid: number): boolean => readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libjemalloc.so.2');
 
 /**
  * glibc's thread arenas in a process: anonymous read-write mappings that start on a 64 MB boundary and,

@@ -3,6 +3,7 @@
  * (which ends the whole process, whatever thread caused it) takes down this process, never the host.
  * It does what the host asks over the IPC channel and nothing else; it ends when the host goes.
  */
+import { getHeapStatistics } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 import { WasmhostError } from '../../errors.js';
 import { ACKED, CAP, COUNTERS_BYTES, WRITTEN } from '../../outbox/format.js';
@@ -104,7 +105,7 @@ process.on('message', (message: HostToRunner) => {
 setInterval(() => {
   for (const [id, entry] of hosted) relayWritten(id, entry);
 }, RELAY_MS).unref();
-setInterval(() => send({ type: 'stats', rssBytes: process.memoryUsage.rss() }), STATS_MS).unref();
+setInterval(() => send({ type: 'stats', rssBytes: process.memoryUsage.rss(), heapBytes: getHeapStatistics().total_heap_size }), STATS_MS).unref();
 // The host is gone (or closed us): so are we. Our workers' outboxes stay on disk for the next host.
 process.on('disconnect', () => process.exit(0));
 // Ctrl-C in a terminal signals the whole process group: the host stops its workloads gracefully and

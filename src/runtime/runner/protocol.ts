@@ -27,5 +27,5 @@ export type RunnerToHost =
   | { type: 'exit'; id: number; code: number }
   /** The worker's outbox writer has written up to `written` (sent before any message that follows it). */
   | { type: 'written'; id: number; written: number }
-  /** The runner process's resident memory, every few seconds. */
-  | { type: 'stats'; rssBytes: number };
+  /** The runner process's resident memory and its main thread's JS heap (committed), every few seconds. */
+  | { type: 'stats'; rssBytes: number; heapBytes: number };

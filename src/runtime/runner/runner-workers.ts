@@ -6,26 +6,16 @@ import type { HostToRunner, RunnerToHost } from './protocol.js';
 import { endChild, forkChild, holdOpen } from '../hold-open.js';
 import { RemoteWorker } from './remote-worker.js';
 import { RELAY_MS } from './timing.js';
+import { runnerAllocatorEnv } from './allocator.js';
 
 const CLOSE_GRACE_MS = 3000;
-
-/**
- * glibc malloc settings for the runner, unless the operator set them: every thread that mallocs (each
- * workload's worker, V8's and libuv's helpers) otherwise gets an arena of its own, up to 8 per core (13
- * seen with 5 workloads), each holding freed memory it cannot give back; the runner grew a few MB an
- * hour with them and started 40 MB larger. Two arenas, and big blocks (>= 128 KB: message bodies,
- * serialized batches) mapped and unmapped rather than kept in an arena.
- */
-export const RUNNER_MALLOC_ENV: Readonly<Record<string, string>> = {
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '131072',
-  MALLOC_TRIM_THRESHOLD_: '131072',
-};
 
 /** What the host knows of its runner process (metrics). */
 export interface RunnerStats {
   readonly pid: number | undefined;
   readonly rssBytes: number;
+  /** The JS heap its main thread (the relay between host and workers) holds, committed. */
+  readonly heapBytes: number;
   /** Runner processes that ended without being asked to (crashes). */
   readonly crashes: number;
 }
@@ -35,6 +25,7 @@ class RunnerChild {
   readonly workers = new Map<number, RemoteWorker>();
   readonly process: ChildProcess;
   rssBytes = 0;
+  heapBytes = 0;
   #gone = false;
 
   constructor(onExit: (child: RunnerChild) => void) {
@@ -42,10 +33,10 @@ class RunnerChild {
       serialization: 'advanced', // structured clone: message bodies stay Uint8Arrays
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'], // a V8 fatal error's report lands in the module's log
       execArgv: process.execArgv.filter((flag) => flag.startsWith('--experimental-wasm')),
-      env: { ...RUNNER_MALLOC_ENV, ...process.env },
+      env: { ...runnerAllocatorEnv(process.env), ...process.env },
     });
     this.process.on('message', (message: RunnerToHost) => {
-      if (message.type === 'stats') this.rssBytes = message.rssBytes;
+      if (message.type === 'stats') ({ rssBytes: this.rssBytes, heapBytes: this.heapBytes } = message);
       else this.workers.get(message.id)?.received(message);
       if (message.type === 'exit') this.#forget(message.id);
     });
@@ -108,7 +99,7 @@ export class RunnerWorkers implements WorkerSource {
 
   stats(): RunnerStats {
     const child = this.#child?.alive ? this.#child : undefined;
-    return { pid: child?.process.pid, rssBytes: child?.rssBytes ?? 0, crashes: this.#crashes };
+    return { pid: child?.process.pid, rssBytes: child?.rssBytes ?? 0, heapBytes: child?.heapBytes ?? 0, crashes: this.#crashes };
   }
 
   async close(): Promise<void> {
