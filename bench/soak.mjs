@@ -6,7 +6,7 @@
 // and linear memory (from /metrics), messages sent, and the runner's resident memory by kind of mapping (malloc
 // arenas, V8 heap pages, wasm linear memory, code; /proc smaps). Prints a table per mode and the least-squares slope
 // (MB per hour) after SOAK_WARMUP_MINUTES (default 10). SOAK_WORKLOADS=a,b runs only those (to tell which one a
-// growth follows).
+// growth follows); SOAK_WEB_GUEST=http-hello serves http with a reused instance.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -24,11 +24,14 @@ const SAMPLE_MS = Number(process.env.SOAK_SAMPLE_SECONDS ?? 30) * 1000;
 const RPS = Number(process.env.SOAK_RPS ?? 5);
 // A subset of the workloads (comma-separated names), to tell which one a growth follows.
 const ONLY = process.env.SOAK_WORKLOADS?.split(',');
+// The http workload's guest: http-echo (StarlingMonkey, a fresh instance per request) by default; http-hello
+// (a small component whose instance serves many requests) tells instance churn from the serving path.
+const WEB_GUEST = process.env.SOAK_WEB_GUEST ?? 'http-echo';
 
 function copyGuests(dir) {
   mkdirSync(join(dir, 'wasm'), { recursive: true });
   const spec = {};
-  for (const [file, guest] of [['sensor', 'temperature-sensor'], ['filter', 'threshold-filter'], ['echo', 'echo'], ['web', 'http-echo'], ['cmd', 'sleeper']]) {
+  for (const [file, guest] of [['sensor', 'temperature-sensor'], ['filter', 'threshold-filter'], ['echo', 'echo'], ['web', WEB_GUEST], ['cmd', 'sleeper']]) {
     copyFileSync(join(ROOT, 'guest-modules/dist', `${guest}.wasm`), join(dir, 'wasm', `${file}.wasm`));
     spec[file] = { source: `file://wasm/${file}.wasm`, sha256: createHash('sha256').update(readFileSync(join(dir, 'wasm', `${file}.wasm`))).digest('hex') };
   }
