@@ -86,7 +86,7 @@ async function soak(mode) {
   const [metricsPort, webPort] = [await freePort(), await freePort()];
   const desired = { schemaVersion: '1.0', workloads: workloads(spec, webPort) };
   let hub;
-  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', MALLOC_ARENA_MAX: '2' }; // as the image sets it (the runner preloads jemalloc where the image has it installed)
+  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', MALLOC_ARENA_MAX: '2' }; // as the image sets it (the runner preloads jemalloc where the system has it)
   if (mode === 'edge') {
     hub = await EdgeHubEmulator.start();
     await hub.setDesired(desired);

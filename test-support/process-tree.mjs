@@ -51,12 +51,49 @@ export function treeCpuSeconds(pid = process.pid) {
 }
 
 const V8_PAGE = 256 * 1024;
+/** HEAP_MAX_SIZE of glibc on 64-bit: each thread arena is one reservation of this size, aligned to it. */
 const ARENA = 64 << 20;
+
+/** The mappings of a process (/proc/<pid>/smaps): range, permissions, name, resident KB; [] if it is gone. */
+function mappings(pid) {
+  const rows = [];
+  for (const line of read(`/proc/${pid}/smaps`).split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) rows.push({ start: parseInt(head[1], 16), end: parseInt(head[2], 16), perm: head[3], name: head[4], kb: 0 });
+    else if (line.startsWith('Rss:') && rows.length) rows.at(-1).kb = Number(line.split(/\s+/)[1]);
+  }
+  return rows;
+}
+
+const usesJemalloc = (rows) => rows.some((row) => row.name.includes('libjemalloc'));
+
+/**
+ * Whether mapping `i` is a glibc thread arena: anonymous, read-write, on a 64 MB boundary, and with the
+ * reserved rest after it spanning exactly 64 MB.
+ */
+function isThreadArena(rows, i) {
+  const row = rows[i];
+  if (row.name || row.perm !== 'rw-p' || row.start % ARENA !== 0) return false;
+  const rest = rows[i + 1];
+  const end = rest && rest.start === row.end && !rest.name && rest.perm === '---p' ? rest.end : row.end;
+  return end - row.start === ARENA;
+}
+
+/** glibc's thread arenas in a process (the main one is `[heap]`). */
+export function mallocArenas(pid) {
+  const rows = mappings(pid);
+  return rows.filter((_, i) => isThreadArena(rows, i)).length;
+}
+
+/** Whether a process has jemalloc loaded (the runner preloads it where the system has it). */
+export function mapsJemalloc(pid) {
+  return usesJemalloc(mappings(pid));
+}
 
 /**
  * Resident memory of one process by kind of mapping, in MB, read from /proc/<pid>/smaps (Linux,
- * x86_64 glibc): `malloc` (the main arena and the 64 MB-aligned thread arenas), `v8` (V8's 256 KB heap
- * pages), `wasm` (a writable region before a reservation of 1 GB or more: linear memory with its guard),
+ * x86_64 glibc): `malloc` (the main arena and the thread arenas), `v8` (V8's 256 KB heap pages),
+ * `wasm` (a writable region before a reservation of 1 GB or more: linear memory with its guard),
  * `code` (writable and executable: V8's and wasm's code), `files` (mapped files: binaries, libraries),
  * `other`. A heuristic, but it told apart every growth the soak has found so far. Under jemalloc
  * (the runner's allocator where installed) `malloc` is 0: its pages are not told apart from V8's and
@@ -64,19 +101,13 @@ const ARENA = 64 << 20;
  */
 export function rssByKind(pid) {
   const kinds = { malloc: 0, v8: 0, wasm: 0, code: 0, files: 0, other: 0 };
-  const rows = [];
-  const smaps = read(`/proc/${pid}/smaps`);
-  const glibc = !smaps.includes('libjemalloc');
-  for (const line of smaps.split('\n')) {
-    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (head) rows.push({ start: parseInt(head[1], 16), end: parseInt(head[2], 16), perm: head[3], name: head[4], kb: 0 });
-    else if (line.startsWith('Rss:') && rows.length) rows.at(-1).kb = Number(line.split(/\s+/)[1]);
-  }
+  const rows = mappings(pid);
+  const glibc = !usesJemalloc(rows);
   rows.forEach((row, i) => {
     const size = row.end - row.start;
     const next = rows[i + 1];
     let kind = 'other';
-    if (row.name === '[heap]' || (glibc && !row.name && row.perm === 'rw-p' && row.start % ARENA === 0 && size <= ARENA)) kind = 'malloc';
+    if (row.name === '[heap]' || (glibc && isThreadArena(rows, i))) kind = 'malloc';
     else if (row.name.startsWith('/')) kind = 'files';
     else if (row.name) kind = 'other';
     else if (row.perm === 'rwxp') kind = 'code';

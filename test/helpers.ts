@@ -38,7 +38,7 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
 
 /** For settings where 0 means "off" rather than "any port" (WASMHOST_METRICS_PORT). */
 export { freePort } from '../test-support/free-port.mjs';
-export { processTree, treeRssMb } from '../test-support/process-tree.mjs';
+export { mallocArenas, mapsJemalloc, processTree, treeRssMb } from '../test-support/process-tree.mjs';
 
 export interface Sample { name: string; labels: Record<string, string>; value: number }
 

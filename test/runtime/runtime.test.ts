@@ -1,7 +1,7 @@
 import { Engine, GuestFatalError, type Effect, type Fatal, type WorkloadInstance, type StartOptions } from '../../dist/runtime/index.js';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { JEMALLOC_PATHS, runnerAllocatorEnv } from '../../dist/runtime/runner/allocator.js';
-import { guestBytes, tempDir, waitFor } from '../helpers.js';
+import { guestBytes, mallocArenas, mapsJemalloc, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
 const engine = new Engine(`${tmp.path}/compiled`);
@@ -229,25 +229,4 @@ async function runnerWith(env: Record<string, string>): Promise<Engine> {
     }
   }
   return other;
-}
-
-const mapsJemalloc = (pid: number): boolean => readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libjemalloc.so.2');
-
-/**
- * glibc's thread arenas in a process: anonymous read-write mappings that start on a 64 MB boundary and,
- * with the reserved rest after them, span exactly 64 MB (HEAP_MAX_SIZE on 64-bit).
- */
-function mallocArenas(pid: number): number {
-  const ARENA = 64 * 1024 * 1024;
-  const maps = readFileSync(`/proc/${pid}/maps`, 'utf8').trim().split('\n').map((line) => {
-    const [range, perms, , , , name] = line.split(/\s+/);
-    const [start, end] = range!.split('-').map((x) => Number.parseInt(x, 16));
-    return { start: start!, end: end!, perms, anonymous: !name };
-  });
-  return maps.filter((m, i) => {
-    if (!m.anonymous || m.perms !== 'rw-p' || m.start % ARENA !== 0) return false;
-    const rest = maps[i + 1];
-    const end = rest && rest.start === m.end && rest.anonymous && rest.perms === '---p' ? rest.end : m.end;
-    return end - m.start === ARENA;
-  }).length;
 }
