@@ -24,6 +24,8 @@ export interface HostSettings {
   readonly mqttWsPort: number;
   readonly mqttAllowAnonymous: boolean;
   readonly logLevel: LogLevel;
+  /** Full collections paced by heap growth in every isolate of the module (runtime/paced-gc.ts); false leaves them to V8. */
+  readonly pacedGc: boolean;
 }
 
 /** The fetcher's settings for this host; local mode also reads files beside its desired file. */
@@ -57,6 +59,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): HostSettings
     mqttWsPort: port(env.WASMHOST_MQTT_WS_PORT, 9001),
     mqttAllowAnonymous: flag(env.WASMHOST_MQTT_ALLOW_ANONYMOUS),
     logLevel: parseLogLevel(env.RuntimeLogLevel),
+    pacedGc: env.WASMHOST_PACED_GC === undefined || flag(env.WASMHOST_PACED_GC),
   };
 }
 

@@ -24,9 +24,10 @@ export class Engine {
   readonly #compiler: Compiler;
   readonly #workers: WorkerSource;
 
-  constructor(compiledCacheDir: string, placement: WorkerPlacement = 'runner') {
+  /** `pacedGc`: the runner's isolates pace their full collections (paced-gc.ts). */
+  constructor(compiledCacheDir: string, placement: WorkerPlacement = 'runner', pacedGc = true) {
     this.#compiler = new Compiler(compiledCacheDir);
-    this.#workers = placement === 'runner' ? new RunnerWorkers() : new ThreadWorkers();
+    this.#workers = placement === 'runner' ? new RunnerWorkers(pacedGc) : new ThreadWorkers();
     setWasmFlags(); // this process's (the runner sets its own)
   }
 

@@ -11,8 +11,11 @@ import { setWasmFlags } from '../wasm-flags.js';
 import { ThreadWorkers } from '../worker-pool.js';
 import type { HostToRunner, RemoteInit, RunnerToHost } from './protocol.js';
 import { RELAY_MS, STATS_MS } from './timing.js';
+import { paceIfExposed } from '../paced-gc.js';
 
 setWasmFlags();
+// Started with --expose-gc unless the host's WASMHOST_PACED_GC is off; every worker here paces its own too.
+paceIfExposed();
 
 interface Hosted {
   readonly worker: Worker;

@@ -7,8 +7,10 @@ import { endChild, forkChild, holdOpen } from '../hold-open.js';
 import { RemoteWorker } from './remote-worker.js';
 import { RELAY_MS } from './timing.js';
 import { runnerAllocatorEnv } from './allocator.js';
+import { EXPOSE_GC_FLAG } from '../paced-gc.js';
 
 const CLOSE_GRACE_MS = 3000;
+const RUNNER_SEMI_SPACE_MB = 1;
 
 /** What the host knows of its runner process (metrics). */
 export interface RunnerStats {
@@ -20,6 +22,15 @@ export interface RunnerStats {
   readonly crashes: number;
 }
 
+/**
+ * The runner's V8 flags. Its main thread only relays messages, which die young: a young generation of
+ * V8's default maximum (32 MB, which the IoT Edge runner reached) buys it nothing. With `pacedGc`, every
+ * isolate in it has a `gc()` and paces its own full collections (paced-gc.ts).
+ */
+export function runnerHeapFlags(pacedGc: boolean): string[] {
+  return [`--max-semi-space-size=${RUNNER_SEMI_SPACE_MB}`, ...(pacedGc ? [EXPOSE_GC_FLAG] : [])];
+}
+
 /** One runner process and the workers the host asked it for. */
 class RunnerChild {
   readonly workers = new Map<number, RemoteWorker>();
@@ -28,11 +39,11 @@ class RunnerChild {
   heapBytes = 0;
   #gone = false;
 
-  constructor(onExit: (child: RunnerChild) => void) {
+  constructor(pacedGc: boolean, onExit: (child: RunnerChild) => void) {
     this.process = forkChild(fileURLToPath(new URL('./main.js', import.meta.url)), [], {
       serialization: 'advanced', // structured clone: message bodies stay Uint8Arrays
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'], // a V8 fatal error's report lands in the module's log
-      execArgv: process.execArgv.filter((flag) => flag.startsWith('--experimental-wasm')),
+      execArgv: [...process.execArgv.filter((flag) => flag.startsWith('--experimental-wasm')), ...runnerHeapFlags(pacedGc)],
       env: { ...runnerAllocatorEnv(process.env), ...process.env },
     });
     this.process.on('message', (message: RunnerToHost) => {
@@ -78,6 +89,7 @@ class RunnerChild {
  * first needed and again after it dies. The runner compiles and caches the core modules itself.
  */
 export class RunnerWorkers implements WorkerSource {
+  readonly #pacedGc: boolean;
   #child: RunnerChild | undefined;
   #nextId = 1;
   #crashes = 0;
@@ -86,9 +98,13 @@ export class RunnerWorkers implements WorkerSource {
     for (const worker of this.#child?.workers.values() ?? []) worker.relayCounters();
   }, RELAY_MS).unref();
 
+  constructor(pacedGc: boolean) {
+    this.#pacedGc = pacedGc;
+  }
+
   take(inheritStdio: boolean): RemoteWorker {
     if (inheritStdio) throw new WasmhostError('WH_ERR_INSTANTIATE_FAILED', "a guest in the runner process cannot write to this process's stdout; use worker placement 'threads'");
-    if (!this.#child?.alive) this.#child = new RunnerChild((child) => this.#ended(child));
+    if (!this.#child?.alive) this.#child = new RunnerChild(this.#pacedGc, (child) => this.#ended(child));
     const worker = this.#child.spawn(this.#nextId++);
     return worker;
   }

@@ -6,6 +6,7 @@
 import './install-egress-guard.js'; // first: before preview2-shim starts its I/O thread
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
+import { paceIfExposed } from '../paced-gc.js';
 import type { CallStats, Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { hostPort } from './host-port.js';
@@ -271,6 +272,9 @@ async function main(received: WorkerInit): Promise<void> {
   const reportHeap = () => post({ type: 'heap', usedBytes: getHeapStatistics().used_heap_size });
   reportHeap();
   setInterval(reportHeap, HEAP_REPORT_MS).unref(); // between calls: the event loop turns only then
+  // In the runner (started with --expose-gc): an http guest's instance per request, above all, would
+  // otherwise pile up in the heap and outside it for ~20 minutes before V8 collects (paced-gc.ts).
+  paceIfExposed();
 }
 
 // Started ahead of need (WarmWorkers): shim modules load now, the guest arrives with `init`.

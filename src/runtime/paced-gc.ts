@@ -1,0 +1,78 @@
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/**
+ * Paced full collections. Left to itself, V8 lets a lightly loaded isolate's old generation grow by at
+ * least 8 MB past its live size, and memory held outside the heap for its objects (a wasm instance's
+ * native parts, buffers) by up to 64 MB, before it collects: at a steady load that is a cycle of ~20
+ * minutes per isolate (measured in the soak), and a module runs one isolate per workload and two more.
+ * Their high-water marks add up and read as growth for hours. Collecting each isolate once its heap has
+ * grown a little keeps it near its live size, for a few milliseconds of a 5-20 MB heap every half minute
+ * at most.
+ */
+
+/** How often an isolate looks at its heap. */
+export const PACED_GC_CHECK_MS = 30_000;
+/** Growth of the heap (and the memory it holds outside it) since the last full collection that starts one. */
+export const PACED_GC_GROWTH_BYTES = 2 * 1024 * 1024;
+/** The Node flag that gives every isolate of a process a `gc()`: the runner process is started with it. */
+export const EXPOSE_GC_FLAG = '--expose-gc';
+
+export type Collect = () => void;
+
+/**
+ * This thread's full collection: the global `gc` of a process started with EXPOSE_GC_FLAG, or else one
+ * taken from a new context made while the flag is briefly on. Flags are process-wide: take it that way
+ * only on the main thread before any worker starts.
+ */
+export function fullCollection(): Collect {
+  const exposed = exposedGc();
+  if (exposed) return exposed;
+  setFlagsFromString(EXPOSE_GC_FLAG);
+  try {
+    return runInNewContext('gc') as Collect;
+  } finally {
+    setFlagsFromString('--no-expose-gc');
+  }
+}
+
+/** The global `gc` of a process started with EXPOSE_GC_FLAG. */
+function exposedGc(): Collect | undefined {
+  return (globalThis as { gc?: Collect }).gc;
+}
+
+/** Paces this isolate's collections if its process was started with EXPOSE_GC_FLAG (the runner's isolates). */
+export function paceIfExposed(): void {
+  const exposed = exposedGc();
+  if (exposed) paceCollections(exposed);
+}
+
+/** This isolate's heap in use and the memory its objects hold outside it. */
+export function heldBytes(): number {
+  const stats = getHeapStatistics();
+  return stats.used_heap_size + stats.external_memory;
+}
+
+export interface PacedCollections {
+  /** Full collections made so far. */
+  readonly count: number;
+  stop(): void;
+}
+
+/** Collects every `checkMs` if the isolate holds `growthBytes` more than after its last collection. */
+export function paceCollections(collect: Collect, held: () => number = heldBytes, checkMs = PACED_GC_CHECK_MS, growthBytes = PACED_GC_GROWTH_BYTES): PacedCollections {
+  let afterLast = held();
+  let count = 0;
+  const timer = setInterval(() => {
+    if (held() - afterLast < growthBytes) return;
+    collect();
+    count++;
+    afterLast = held();
+  }, checkMs).unref();
+  return {
+    get count() {
+      return count;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
