@@ -59,12 +59,15 @@ export interface PacedCollections {
   stop(): void;
 }
 
-/** Collects every `checkMs` if the isolate holds `growthBytes` more than after its last collection. */
+/** Collects every `checkMs` if the isolate holds `growthBytes` more than after its last collection (or since, if less). */
 export function paceCollections(collect: Collect, held: () => number = heldBytes, checkMs = PACED_GC_CHECK_MS, growthBytes = PACED_GC_GROWTH_BYTES): PacedCollections {
   let afterLast = held();
   let count = 0;
   const timer = setInterval(() => {
-    if (held() - afterLast < growthBytes) return;
+    const now = held();
+    // V8 counts freed buffers out of external memory some time after the collection that freed them.
+    afterLast = Math.min(afterLast, now);
+    if (now - afterLast < growthBytes) return;
     collect();
     count++;
     afterLast = held();

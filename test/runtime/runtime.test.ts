@@ -1,5 +1,5 @@
 import { Engine, GuestFatalError, type Effect, type Fatal, type WorkloadInstance, type StartOptions } from '../../dist/runtime/index.js';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { JEMALLOC_PATHS, runnerAllocatorEnv } from '../../dist/runtime/runner/allocator.js';
 import { guestBytes, mallocArenas, mapsJemalloc, tempDir, waitFor } from '../helpers.js';
 
@@ -199,6 +199,19 @@ describe('runtime', () => {
     const { heapBytes, rssBytes } = engine.runnerStats()!;
     expect(heapBytes).toBeGreaterThan(1024 * 1024);
     expect(heapBytes).toBeLessThan(rssBytes);
+  });
+
+  it("the runner's isolates pace their full collections unless the host says not to, and its young generation is kept small", async () => {
+    await (await start('echo')).instance.stop();
+    const flags = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(flags(engine.runnerStats()!.pid!)).toEqual(expect.arrayContaining(['--expose-gc', '--max-semi-space-size=1']));
+    const unpaced = new Engine(`${tmp.path}/compiled`, 'runner', false);
+    try {
+      await (await start('echo', {}, unpaced)).instance.stop();
+      expect(flags(unpaced.runnerStats()!.pid!)).not.toContain('--expose-gc');
+    } finally {
+      await unpaced.close();
+    }
   });
 
   it('the runner allocates with jemalloc where the system has it (glibc kept a fragmented arena\'s high-water mark for good)', async () => {
