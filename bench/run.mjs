@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark, printed as markdown for BENCHMARKS.md. `npm run bench -- edge`
-// runs only the named groups (runtime, edge, fetch, isolation, placement, http, otel, broker, scale, graph, engines, cli); `soak` (an hour: SOAK_MINUTES)
+// runs only the named groups (runtime, edge, fetch, isolation, placement, http, otel, broker, scale, graph, engines, cli, hostile); `soak` (an hour: SOAK_MINUTES)
 // runs only when named.
 import { cpus } from 'node:os';
 import { edgeBench } from './edge.mjs';
@@ -14,8 +14,9 @@ import { scaleBench } from './scale.mjs';
 import { graphBench } from './graph.mjs';
 import { enginesBench } from './engines.mjs';
 import { cliBench } from './cli.mjs';
+import { hostileBench } from './hostile.mjs';
 
-const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench, placement: placementBench, http: httpBench, otel: otelBench, broker: brokerBench, scale: scaleBench, graph: graphBench, engines: enginesBench, cli: cliBench, soak: soakBench };
+const groups = { runtime: runtimeBench, edge: edgeBench, fetch: fetchBench, isolation: isolationBench, placement: placementBench, http: httpBench, otel: otelBench, broker: brokerBench, scale: scaleBench, graph: graphBench, engines: enginesBench, cli: cliBench, hostile: hostileBench, soak: soakBench };
 /** Run only when named: an hour by default. */
 const EXPLICIT_ONLY = new Set(['soak']);
 const chosen = process.argv.slice(2).filter((g) => g in groups);

@@ -2,7 +2,8 @@
 // (default 60), in local mode and in IoT Edge mode (against the emulator) side by side: two JavaScript
 // handlers (sensor ticking every 20 ms, filter subscribed to its topic), the small echo guest ticking
 // every 10 ms, an http workload under SOAK_RPS requests a second, and a command restarted by its policy.
-// Every 30 s: resident memory of the module's processes (host and runner), its main thread's JS heap, each worker's JS heap
+// Every 30 s: resident memory of the module's processes (host and runner; the floor of five reads over a second, from
+// /proc), its main thread's JS heap, each worker's JS heap
 // and linear memory (from /metrics), messages sent, and the runner's resident memory by kind of mapping (malloc
 // arenas, V8 heap pages, wasm linear memory, code; /proc smaps). Prints a table per mode and the least-squares slope
 // (MB per hour) after SOAK_WARMUP_MINUTES (default 10). SOAK_WORKLOADS=a,b runs only those (to tell which one a
@@ -17,6 +18,7 @@ import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
 import { freePort } from '../test-support/free-port.mjs';
 import { processTree, rssByKind, treeRssMb } from '../test-support/process-tree.mjs';
 import { owned } from './stats.mjs';
+import { metricReader } from './metrics.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 60);
@@ -51,20 +53,36 @@ function workloads(spec, webPort) {
 }
 
 async function scrape(port) {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (name, workload) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && (!workload || l.includes(`workload="${workload}"`)));
-    return line ? Number(line.split(' ').at(-1)) : 0;
-  };
+  const read = await metricReader(port);
+  const value = (name, workload) => read(name, workload ? { workload } : {});
   const names = ['sensor', 'filter', 'echo', 'web', 'cmd'];
   return {
-    hostRssMb: value('wasmhost_process_resident_memory_bytes') / 1048576,
-    runnerRssMb: value('wasmhost_runner_resident_memory_bytes') / 1048576,
     mainHeapMb: value('wasmhost_nodejs_heap_size_used_bytes') / 1048576,
     workerHeapMb: Object.fromEntries(names.map((n) => [n, value('wasmhost_workload_heap_bytes', n) / 1048576])),
     linearMb: Object.fromEntries(names.map((n) => [n, value('wasmhost_workload_memory_bytes', n) / 1048576])),
     sent: names.reduce((sum, n) => sum + value('wasmhost_messages_sent_total', n), 0),
   };
+}
+
+/** Reads of /proc per sample, FLOOR_GAP_MS apart: the lowest is kept. */
+const FLOOR_READS = 5;
+const FLOOR_GAP_MS = 200;
+
+/**
+ * The module's resident memory (host, runner, and the runner's by kind of mapping) read from /proc now,
+ * as the lowest of FLOOR_READS reads over a second: an http request in flight holds a StarlingMonkey
+ * instance's 4-12 MB for a few milliseconds, and a single read that caught one read as a step.
+ * Growth raises the floor; a request in flight does not.
+ */
+async function residentFloor(pid) {
+  let floor;
+  for (let i = 0; i < FLOOR_READS; i++) {
+    if (i) await new Promise((r) => setTimeout(r, FLOOR_GAP_MS));
+    const [host, runner] = processTree(pid);
+    const read = { rssMb: treeRssMb(pid), hostRssMb: treeRssMb(host) - (runner ? treeRssMb(runner) : 0), runnerRssMb: runner ? treeRssMb(runner) : 0, runnerKinds: runner ? rssByKind(runner) : undefined };
+    if (!floor || read.rssMb < floor.rssMb) floor = read;
+  }
+  return floor;
 }
 
 /** The runner's mappings the table shows (rssByKind). */
@@ -106,11 +124,8 @@ async function soak(mode) {
     while (Date.now() - started < MINUTES * 60_000) {
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
       const sample = await scrape(metricsPort).catch(() => undefined);
-      // Every process of the module (host and runner), read from /proc now rather than as last reported.
       if (!sample) continue;
-      const runnerPid = processTree(child.pid)[1];
-      const runnerKinds = runnerPid ? rssByKind(runnerPid) : undefined;
-      samples.push({ minute: (Date.now() - started) / 60_000, rssMb: treeRssMb(child.pid), runnerKinds, ...sample });
+      samples.push({ minute: (Date.now() - started) / 60_000, ...sample, ...(await residentFloor(child.pid)) });
       console.error(`soak ${mode}: ${JSON.stringify(samples.at(-1))}`); // progress, for a run watched as it goes
       if (hub) hub.outputs.length = 0; // the emulator keeps every message; the bench only counts
     }
