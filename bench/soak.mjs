@@ -7,8 +7,8 @@
 // and linear memory (from /metrics), messages sent, and the runner's resident memory by kind of mapping (malloc
 // arenas, V8 heap pages, wasm linear memory, code; /proc smaps). Prints a table per mode and the least-squares slope
 // (MB per hour) after SOAK_WARMUP_MINUTES (default 10). SOAK_WORKLOADS=a,b runs only those (to tell which one a
-// growth follows); SOAK_WEB_GUEST=http-hello serves http with a reused instance; WASMHOST_PACED_GC=false
-// passes on to the module.
+// growth follows); SOAK_WEB_GUEST=http-hello serves http with a reused instance; WASMHOST_PACED_GC and
+// MALLOC_CONF pass on to the module.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -106,7 +106,8 @@ async function soak(mode) {
   const desired = { schemaVersion: '1.0', workloads: workloads(spec, webPort) };
   let hub;
   const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', MALLOC_ARENA_MAX: '2' }; // as the image sets it (the runner preloads jemalloc where the system has it)
-  if (process.env.WASMHOST_PACED_GC) env.WASMHOST_PACED_GC = process.env.WASMHOST_PACED_GC; // false: V8's own schedule, to compare
+  // Passed on to the module when set, to compare: WASMHOST_PACED_GC=false (V8's own schedule), MALLOC_CONF (jemalloc's options).
+  for (const name of ['WASMHOST_PACED_GC', 'MALLOC_CONF']) if (process.env[name]) env[name] = process.env[name];
   if (mode === 'edge') {
     hub = await EdgeHubEmulator.start();
     await hub.setDesired(desired);
