@@ -18,11 +18,13 @@ import { median, owned, report, settle } from './stats.mjs';
 const ROOT = new URL('..', import.meta.url).pathname;
 const PHASE_MS = Number(process.env.HOSTILE_PHASE_SECONDS ?? 60) * 1000;
 const HEALTHY = ['h0', 'h1', 'h2', 'h3', 'h4'];
+// HOSTILE_PARTS=workloads,http,mqtt (the default: all) picks which of them run, to tell whose harm is whose.
+const PARTS = (process.env.HOSTILE_PARTS ?? 'workloads,http,mqtt').split(',');
 const GUESTS = ['echo', 'loop', 'trap', 'grow', 'table-grow', 'flood', 'stderr-flood', 'http-echo'];
 
 function desired(webPort, hostile) {
   const workloads = Object.fromEntries(HEALTHY.map((name) => [name, { source: 'file://wasm/echo.wasm', timerMs: 100 }]));
-  if (hostile) {
+  if (hostile && PARTS.includes('workloads')) {
     Object.assign(workloads, {
       loop: { source: 'file://wasm/loop.wasm', timerMs: 100, limits: { callTimeoutMs: 200 } },
       trap: { source: 'file://wasm/trap.wasm', timerMs: 100 },
@@ -30,8 +32,10 @@ function desired(webPort, hostile) {
       tables: { source: 'file://wasm/table-grow.wasm', timerMs: 100 },
       flood: { source: 'file://wasm/flood.wasm', timerMs: 1000, limits: { messagesPerSecond: 1000, callTimeoutMs: 10_000 } },
       stderr: { source: 'file://wasm/stderr-flood.wasm', args: ['5'], restartPolicy: 'always' },
-      web: { source: 'file://wasm/http-echo.wasm', capabilities: { listen: { port: webPort } }, limits: { memoryMb: 128, callTimeoutMs: 1000 } },
     });
+  }
+  if (hostile && PARTS.includes('http')) {
+    workloads.web = { source: 'file://wasm/http-echo.wasm', capabilities: { listen: { port: webPort } }, limits: { memoryMb: 128, callTimeoutMs: 1000 } };
   }
   return JSON.stringify({ schemaVersion: '1.0', workloads });
 }
@@ -124,8 +128,8 @@ export async function hostileBench() {
     const calm = await measure(child, metricsPort, PHASE_MS);
     writeFileSync(desiredFile, desired(webPort, true));
     await settle(5000);
-    const stopHttp = attackHttp(webPort);
-    const stopMqtt = await floodMqtt(mqttPort);
+    const stopHttp = PARTS.includes('http') ? attackHttp(webPort) : () => undefined;
+    const stopMqtt = PARTS.includes('mqtt') ? await floodMqtt(mqttPort) : async () => undefined;
     let hostile;
     try {
       hostile = await measure(child, metricsPort, PHASE_MS);
@@ -138,7 +142,7 @@ export async function hostileBench() {
     const after = await measure(child, metricsPort, PHASE_MS / 2);
     const alive = child.exitCode === null;
     const row = (what, unit, pick, digits) => [what, `${pick(hostile).toFixed(digits)} ${unit}`, `calm ${pick(calm).toFixed(digits)} ${unit}; after ${pick(after).toFixed(digits)} ${unit}`, (pick(hostile) / pick(calm)).toFixed(2)];
-    return report(`Hostile load, the module as its own process (local mode; ${PHASE_MS / 1000} s a phase; module alive at the end: ${alive}; hostile workloads' restarts ${hostile.restarts}; runner crashes ${after.crashes})`, [
+    return report(`Hostile load, the module as its own process (local mode; ${PARTS.join(', ')}; ${PHASE_MS / 1000} s a phase; module alive at the end: ${alive}; hostile workloads' restarts ${hostile.restarts}; runner crashes ${after.crashes})`, [
       row('healthy workload msg/s (median of 5; ticks every 100 ms)', '', (p) => p.healthyRate, 2),
       row('/health latency, p99 (polled every 200 ms)', 'ms', (p) => p.healthP99, 1),
       row('module resident memory, peak (host and runner)', 'MB', (p) => p.peakMb, 0),

@@ -23,6 +23,9 @@ export interface HostSettings {
   readonly mqttPort: number;
   readonly mqttWsPort: number;
   readonly mqttAllowAnonymous: boolean;
+  /** Publishes a second the broker takes from one client, and from all together; faster ones wait. */
+  readonly mqttClientRate: number;
+  readonly mqttTotalRate: number;
   readonly logLevel: LogLevel;
   /** Full collections paced by heap growth in every isolate of the module (runtime/paced-gc.ts); false leaves them to V8. */
   readonly pacedGc: boolean;
@@ -58,6 +61,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): HostSettings
     mqttPort: port(env.WASMHOST_MQTT_PORT, 1883),
     mqttWsPort: port(env.WASMHOST_MQTT_WS_PORT, 9001),
     mqttAllowAnonymous: flag(env.WASMHOST_MQTT_ALLOW_ANONYMOUS),
+    mqttClientRate: positive(env.WASMHOST_MQTT_CLIENT_RATE, 2000),
+    mqttTotalRate: positive(env.WASMHOST_MQTT_TOTAL_RATE, 5000),
     logLevel: parseLogLevel(env.RuntimeLogLevel),
     pacedGc: env.WASMHOST_PACED_GC === undefined || flag(env.WASMHOST_PACED_GC),
   };

@@ -6,6 +6,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { topicMatches, type GuestMessage } from '../base/index.js';
 import type { Logger } from '../ops/index.js';
 import type { BrokerClientSpec } from '../spec/index.js';
+import { Pacer } from './pacer.js';
 
 /** Client identity for the log and metrics: its user name, or `anonymous`. */
 const ANONYMOUS = 'anonymous';
@@ -17,6 +18,9 @@ export interface BrokerOptions {
   /** Largest packet accepted (the payload cap: maxMessageBytes's default plus room for the header). */
   readonly maxPacketBytes: number;
   readonly maxClients: number;
+  /** Publishes one client may make a second, and all clients together (WASMHOST_MQTT_CLIENT_RATE, WASMHOST_MQTT_TOTAL_RATE). */
+  readonly clientRate: number;
+  readonly totalRate: number;
   /** A client published on a local topic: deliver it to the subscribed workloads. */
   readonly toWorkloads: (topic: string, msg: GuestMessage) => void;
   readonly meter?: BrokerMeter;
@@ -40,6 +44,9 @@ export interface BrokerClientStatus {
 interface Session {
   readonly name: string;
   readonly since: number;
+  readonly pacer: Pacer;
+  /** Whether its being held to the rate was logged (once a connection). */
+  held: boolean;
   messagesIn: number;
   messagesOut: number;
 }
@@ -59,13 +66,20 @@ export class LocalBroker {
   readonly #connected = new Set<Client>();
   readonly #servers: Array<TcpServer | HttpServer> = [];
   #wss: WebSocketServer | undefined;
+  readonly #allClients: Pacer;
 
   private constructor(aedes: Aedes, options: BrokerOptions) {
     this.#aedes = aedes;
     this.#options = options;
+    this.#allClients = new Pacer(options.totalRate);
     aedes.preConnect = (_client, _packet, done) => done(null, this.#connected.size < options.maxClients);
     aedes.authenticate = (client, username, password, done) => this.#authenticate(client, username, password, done);
-    aedes.authorizePublish = (client, packet, done) => done(this.#mayPublish(client, packet));
+    aedes.authorizePublish = (client, packet, done) => {
+      const refused = this.#mayPublish(client, packet);
+      const holdMs = client ? this.#holdMs(client) : 0; // refused publishes too: a flood of them costs the same
+      if (holdMs > 0) setTimeout(() => done(refused), holdMs);
+      else done(refused);
+    };
     aedes.authorizeSubscribe = (client, sub, done) => done(null, this.#maySubscribe(client, sub.topic) ? sub : null);
     aedes.authorizeForward = (client, packet) => {
       const session = this.#sessions.get(client);
@@ -190,7 +204,7 @@ export class LocalBroker {
     };
     if (username === undefined || username === '') {
       if (!this.#options.allowAnonymous) return refuse(5, 'anonymous clients are not allowed');
-      this.#sessions.set(client, { name: ANONYMOUS, since: Date.now(), messagesIn: 0, messagesOut: 0 });
+      this.#sessions.set(client, this.#session(ANONYMOUS));
       return done(null, true);
     }
     const spec = this.#clients.get(username);
@@ -198,8 +212,29 @@ export class LocalBroker {
     // Compared in constant time, and against a dummy for unknown names so timing tells nothing either.
     const expected = Buffer.from(spec?.passwordSha256 ?? '0'.repeat(64), 'hex');
     if (!timingSafeEqual(given, expected) || !spec) return refuse(4, `bad user name or password for ${JSON.stringify(username.slice(0, 64))}`);
-    this.#sessions.set(client, { name: username, since: Date.now(), messagesIn: 0, messagesOut: 0 });
+    this.#sessions.set(client, this.#session(username));
     done(null, true);
+  }
+
+  #session(name: string): Session {
+    return { name, since: Date.now(), pacer: new Pacer(this.#options.clientRate), held: false, messagesIn: 0, messagesOut: 0 };
+  }
+
+  /**
+   * How long to hold a client's publish so that it keeps to its rate and all clients to theirs. aedes
+   * reads a client's next packets only once these are handled: a client publishing faster waits on its
+   * own TCP window, and what it sends is delivered, later. The host's main thread (edgeHub link,
+   * workloads' messages, methods) is never given over to one flooding client.
+   */
+  #holdMs(client: Client): number {
+    const session = this.#sessions.get(client);
+    const now = performance.now();
+    const holdMs = Math.max(session?.pacer.holdMs(now) ?? 0, this.#allClients.holdMs(now));
+    if (holdMs > 0 && session && !session.held) {
+      session.held = true;
+      this.#options.log.info(`broker: client ${session.name} publishes faster than ${this.#options.clientRate} a second (or all clients together than ${this.#options.totalRate}): held to it`);
+    }
+    return holdMs;
   }
 
   /** null when the client may publish this packet, else why not (the error becomes a 0x87 PUBACK for MQTT 5). */

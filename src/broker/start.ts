@@ -19,6 +19,8 @@ export async function startLocalBroker(settings: HostSettings, host: string, log
     allowAnonymous: settings.mqttAllowAnonymous,
     maxPacketBytes: EDGEHUB_MAX_MESSAGE_BYTES + 4096, // a 256 KB payload, its topic and properties
     maxClients: MAX_CLIENTS,
+    clientRate: settings.mqttClientRate,
+    totalRate: settings.mqttTotalRate,
     toWorkloads,
     meter: metrics.brokerMeter(() => broker?.connectedClients ?? 0),
   });

@@ -20,7 +20,11 @@ const clients: MqttClient[] = [];
 const rights = {
   plc: { passwordSha256: sha('plc-secret'), publish: ['plant/+/temperature'], subscribe: ['cmd/#'] },
   dashboard: { passwordSha256: sha('dash-secret'), publish: [], subscribe: ['alerts/#'] },
+  flooder: { passwordSha256: sha('flood-secret'), publish: ['flood/#'], subscribe: [] },
+  watcher: { passwordSha256: sha('watch-secret'), publish: ['flood/calm'], subscribe: ['flood/#'] },
 };
+/** Publishes a second the module takes from one client in this suite (WASMHOST_MQTT_CLIENT_RATE). */
+const CLIENT_RATE = 500;
 const desired = (brokerClients: Record<string, unknown>) => JSON.stringify({
   schemaVersion: '1.0',
   workloads: { filter: { source: 'file://filter.wasm', subscribe: ['plant/+/temperature'], config: { threshold: '30' }, limits: { memoryMb: 128 } } },
@@ -45,7 +49,7 @@ beforeAll(async () => {
   copyFileSync(guestPath('threshold-filter'), join(tmp.path, 'filter.wasm'));
   writeFileSync(desiredFile, desired(rights));
   [tcpPort, wsPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
-  host = startModule({ WASMHOST_DATA_DIR: join(tmp.path, 'data'), WASMHOST_DESIRED_FILE: desiredFile, WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_ADMIN_PORT: '0', WASMHOST_METRICS_PORT: String(metricsPort), WASMHOST_MQTT_PORT: String(tcpPort), WASMHOST_MQTT_WS_PORT: String(wsPort) });
+  host = startModule({ WASMHOST_DATA_DIR: join(tmp.path, 'data'), WASMHOST_DESIRED_FILE: desiredFile, WASMHOST_ALLOW_UNPINNED: 'true', WASMHOST_ADMIN_PORT: '0', WASMHOST_METRICS_PORT: String(metricsPort), WASMHOST_MQTT_PORT: String(tcpPort), WASMHOST_MQTT_WS_PORT: String(wsPort), WASMHOST_MQTT_CLIENT_RATE: String(CLIENT_RATE) });
   adminPort = Number((await host.waitForLog(/http:\/\/127\.0\.0\.1:(\d+)\/methods/))[1]);
   await host.waitForLog(/\[workload=filter\] running/);
 }, 60_000);
@@ -105,6 +109,29 @@ describe('a slow subscriber', () => {
     expect(sampleValue(samples, 'wasmhost_broker_messages_total', { client: 'dashboard', direction: 'out' })).toBeGreaterThan(0);
     expect(sampleValue(samples, 'wasmhost_broker_clients_connected')).toBeGreaterThan(0);
   }, 40_000);
+});
+
+describe('a flooding publisher', () => {
+  it('is held to its rate, loses nothing, and another client publishing meanwhile is not held behind it', async () => {
+    const watcher = await connect(tcp(), { username: 'watcher', password: 'watch-secret', protocolVersion: 5 });
+    const flooded: number[] = [];
+    let calmArrived = 0;
+    watcher.on('message', (topic) => (topic === 'flood/calm' ? (calmArrived = Date.now()) : flooded.push(Date.now())));
+    await watcher.subscribeAsync('flood/#', { qos: 0 });
+    const flooder = await connect(tcp(), { username: 'flooder', password: 'flood-secret', protocolVersion: 5 });
+    const count = CLIENT_RATE * 3;
+    const started = Date.now();
+    for (let i = 0; i < count; i++) flooder.publish('flood/x', `m${i}`, { qos: 0 });
+    await waitFor('the flood under way', () => flooded.length > CLIENT_RATE, 10_000);
+    const calmSent = Date.now();
+    watcher.publish('flood/calm', 'hello', { qos: 0 });
+    await waitFor('every flooded message', () => flooded.length === count, 20_000);
+    // One second's burst at once, the rest at the rate: (3 - 1) seconds at least; none lost.
+    expect(flooded.at(-1)! - started).toBeGreaterThanOrEqual(1800);
+    expect(calmArrived - calmSent).toBeLessThan(500); // the other client was not queued behind the flood
+    expect(calmArrived).toBeLessThan(flooded.at(-1)!);
+    expect(host.logs()).toMatch(/broker: client flooder publishes faster than 500 a second .*: held to it/);
+  }, 30_000);
 });
 
 describe('refusals', () => {
