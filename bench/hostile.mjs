@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { freePort } from '../test-support/free-port.mjs';
-import { treeRssMb } from '../test-support/process-tree.mjs';
+import { processTree, treeRssMb } from '../test-support/process-tree.mjs';
 import { metricReader } from './metrics.mjs';
+import { IMAGE_MALLOC_ENV } from './module-env.mjs';
 import { median, owned, report, settle } from './stats.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -82,6 +83,12 @@ async function floodMqtt(port) {
   };
 }
 
+/** The runner process's resident memory (the host's only child). */
+function runnerRssMb(pid) {
+  const runner = processTree(pid)[1];
+  return runner ? treeRssMb(runner) : 0;
+}
+
 /** One phase: healthy messages per second, /health latency and the module's peak resident memory. */
 async function measure(child, metricsPort, ms) {
   const read = await metricReader(metricsPort);
@@ -105,6 +112,7 @@ async function measure(child, metricsPort, ms) {
     healthP99: health[Math.floor(health.length * 0.99)],
     peakMb,
     endMb: treeRssMb(child.pid),
+    runnerEndMb: runnerRssMb(child.pid),
     crashes: after('wasmhost_runner_crashes_total'),
     restarts: after('wasmhost_workload_restarts_total', {}, true),
   };
@@ -120,7 +128,7 @@ export async function hostileBench() {
   const env = {
     PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_DESIRED_FILE: desiredFile, WASMHOST_ALLOW_UNPINNED: 'true',
     WASMHOST_METRICS_PORT: String(metricsPort), WASMHOST_ADMIN_PORT: '0', WASMHOST_MQTT_PORT: String(mqttPort), WASMHOST_MQTT_WS_PORT: '0',
-    WASMHOST_MQTT_ALLOW_ANONYMOUS: 'true', RuntimeLogLevel: 'error',
+    WASMHOST_MQTT_ALLOW_ANONYMOUS: 'true', RuntimeLogLevel: 'error', ...IMAGE_MALLOC_ENV,
   };
   const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], { env, stdio: 'ignore' }));
   try {
@@ -147,6 +155,7 @@ export async function hostileBench() {
       row('/health latency, p99 (polled every 200 ms)', 'ms', (p) => p.healthP99, 1),
       row('module resident memory, peak (host and runner)', 'MB', (p) => p.peakMb, 0),
       row('module resident memory at the end of the phase', 'MB', (p) => p.endMb, 0),
+      row('... of it, the runner process', 'MB', (p) => p.runnerEndMb, 0),
     ]);
   } finally {
     child.kill('SIGTERM');

@@ -19,6 +19,7 @@ import { freePort } from '../test-support/free-port.mjs';
 import { processTree, rssByKind, treeRssMb } from '../test-support/process-tree.mjs';
 import { owned } from './stats.mjs';
 import { metricReader } from './metrics.mjs';
+import { IMAGE_MALLOC_ENV } from './module-env.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 60);
@@ -105,7 +106,7 @@ async function soak(mode) {
   const [metricsPort, webPort] = [await freePort(), await freePort()];
   const desired = { schemaVersion: '1.0', workloads: workloads(spec, webPort) };
   let hub;
-  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', MALLOC_ARENA_MAX: '2' }; // as the image sets it (the runner preloads jemalloc where the system has it)
+  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', ...IMAGE_MALLOC_ENV }; // the runner preloads jemalloc where the system has it
   // Passed on to the module when set, to compare: WASMHOST_PACED_GC=false (V8's own schedule), MALLOC_CONF (jemalloc's options).
   for (const name of ['WASMHOST_PACED_GC', 'MALLOC_CONF']) if (process.env[name]) env[name] = process.env[name];
   if (mode === 'edge') {
