@@ -18,10 +18,14 @@ FROM ${NODE_IMAGE}
 # jemalloc for the runner process, which preloads it where it finds it (src/runtime/runner/allocator.ts):
 # it hands freed pages back to the system, where glibc kept a fragmented arena's high-water mark.
 RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 && rm -rf /var/lib/apt/lists/*
-# Two malloc arenas for the host too (the runner sets its own): one per thread kept freed memory apart.
+# The host's glibc as the runner's (src/runtime/runner/allocator.ts): two arenas (one per thread kept freed
+# memory apart), and blocks of 128 KB and more mapped and unmapped (http bodies held whole: after a burst of
+# 8 MB bodies the host kept 97 MB more with glibc's moving threshold, 65 with this; BENCHMARKS.md, hostile load).
 ENV NODE_ENV=production \
     WASMHOST_DATA_DIR=/var/lib/wasmhost \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
