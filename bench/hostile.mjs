@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { freePort } from '../test-support/free-port.mjs';
-import { processTree, treeRssMb } from '../test-support/process-tree.mjs';
+import { moduleRss } from '../test-support/process-tree.mjs';
 import { metricReader } from './metrics.mjs';
-import { IMAGE_MALLOC_ENV } from './module-env.mjs';
+import { GLIBC_MALLOC_ENV } from '../dist/runtime/runner/allocator.js';
 import { median, owned, report, settle } from './stats.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -83,12 +83,6 @@ async function floodMqtt(port) {
   };
 }
 
-/** The runner process's resident memory (the host's only child). */
-function runnerRssMb(pid) {
-  const runner = processTree(pid)[1];
-  return runner ? treeRssMb(runner) : 0;
-}
-
 /** One phase: healthy messages per second, /health latency and the module's peak resident memory. */
 async function measure(child, metricsPort, ms) {
   const read = await metricReader(metricsPort);
@@ -100,19 +94,20 @@ async function measure(child, metricsPort, ms) {
     const t = performance.now();
     const ok = await fetch(`http://127.0.0.1:${metricsPort}/health`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
     health.push(ok ? performance.now() - t : 5000);
-    peakMb = Math.max(peakMb, treeRssMb(child.pid));
+    peakMb = Math.max(peakMb, moduleRss(child.pid).allMb);
     await settle(200);
   }
   const seconds = (performance.now() - started) / 1000;
   const after = await metricReader(metricsPort);
   const rates = HEALTHY.map((n, i) => (after('wasmhost_messages_sent_total', { workload: n }) - sentBefore[i]) / seconds);
   health.sort((a, b) => a - b);
+  const end = moduleRss(child.pid);
   return {
     healthyRate: median(rates),
     healthP99: health[Math.floor(health.length * 0.99)],
     peakMb,
-    endMb: treeRssMb(child.pid),
-    runnerEndMb: runnerRssMb(child.pid),
+    endMb: end.allMb,
+    runnerEndMb: end.runnerMb,
     crashes: after('wasmhost_runner_crashes_total'),
     restarts: after('wasmhost_workload_restarts_total', {}, true),
   };
@@ -128,7 +123,7 @@ export async function hostileBench() {
   const env = {
     PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_DESIRED_FILE: desiredFile, WASMHOST_ALLOW_UNPINNED: 'true',
     WASMHOST_METRICS_PORT: String(metricsPort), WASMHOST_ADMIN_PORT: '0', WASMHOST_MQTT_PORT: String(mqttPort), WASMHOST_MQTT_WS_PORT: '0',
-    WASMHOST_MQTT_ALLOW_ANONYMOUS: 'true', RuntimeLogLevel: 'error', ...IMAGE_MALLOC_ENV,
+    WASMHOST_MQTT_ALLOW_ANONYMOUS: 'true', RuntimeLogLevel: 'error', ...GLIBC_MALLOC_ENV, // as the image sets it for the host
   };
   const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], { env, stdio: 'ignore' }));
   try {

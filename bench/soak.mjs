@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
 import { freePort } from '../test-support/free-port.mjs';
-import { processTree, rssByKind, treeRssMb } from '../test-support/process-tree.mjs';
+import { moduleRss, rssByKind } from '../test-support/process-tree.mjs';
 import { owned } from './stats.mjs';
 import { metricReader } from './metrics.mjs';
-import { IMAGE_MALLOC_ENV } from './module-env.mjs';
+import { GLIBC_MALLOC_ENV } from '../dist/runtime/runner/allocator.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 60);
@@ -79,8 +79,8 @@ async function residentFloor(pid) {
   let floor;
   for (let i = 0; i < FLOOR_READS; i++) {
     if (i) await new Promise((r) => setTimeout(r, FLOOR_GAP_MS));
-    const [host, runner] = processTree(pid);
-    const read = { rssMb: treeRssMb(pid), hostRssMb: treeRssMb(host) - (runner ? treeRssMb(runner) : 0), runnerRssMb: runner ? treeRssMb(runner) : 0, runnerKinds: runner ? rssByKind(runner) : undefined };
+    const { runner, hostMb, runnerMb, allMb } = moduleRss(pid);
+    const read = { rssMb: allMb, hostRssMb: hostMb, runnerRssMb: runnerMb, runnerKinds: runner ? rssByKind(runner) : undefined };
     if (!floor || read.rssMb < floor.rssMb) floor = read;
   }
   return floor;
@@ -106,7 +106,7 @@ async function soak(mode) {
   const [metricsPort, webPort] = [await freePort(), await freePort()];
   const desired = { schemaVersion: '1.0', workloads: workloads(spec, webPort) };
   let hub;
-  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', ...IMAGE_MALLOC_ENV }; // the runner preloads jemalloc where the system has it
+  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', ...GLIBC_MALLOC_ENV }; // as the image sets it for the host (the runner preloads jemalloc where the system has it)
   // Passed on to the module when set, to compare: WASMHOST_PACED_GC=false (V8's own schedule), MALLOC_CONF (jemalloc's options).
   for (const name of ['WASMHOST_PACED_GC', 'MALLOC_CONF']) if (process.env[name]) env[name] = process.env[name];
   if (mode === 'edge') {

@@ -31,11 +31,22 @@ export function processTree(pid = process.pid) {
   return out;
 }
 
+const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(read(`/proc/${pid}/status`))?.[1] ?? 0) / 1024;
+
 /** Resident memory in MB of `pid` and its descendants: what the module costs the device. */
 export function treeRssMb(pid = process.pid) {
-  let kb = 0;
-  for (const p of processTree(pid)) kb += Number(/VmRSS:\s+(\d+)/.exec(read(`/proc/${p}/status`))?.[1] ?? 0);
-  return kb / 1024;
+  return processTree(pid).reduce((mb, p) => mb + rssMb(p), 0);
+}
+
+/**
+ * The module's resident memory in MB from one read of its process tree: all of it, the host process
+ * (`pid`) alone, and its runner (the host's child and whatever it started; `runner` undefined without one).
+ */
+export function moduleRss(pid) {
+  const [host, runner] = processTree(pid);
+  const runnerMb = runner ? treeRssMb(runner) : 0;
+  const hostMb = rssMb(host);
+  return { runner, hostMb, runnerMb, allMb: hostMb + runnerMb };
 }
 
 /** CPU seconds (user + system) used so far by `pid` and its descendants (USER_HZ 100). */
