@@ -35,7 +35,9 @@ const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(read(`/proc/${pid}/status`))
 
 /** Resident memory in MB of `pid` and its descendants: what the module costs the device. */
 export function treeRssMb(pid = process.pid) {
-  return processTree(pid).reduce((mb, p) => mb + rssMb(p), 0);
+  let mb = 0;
+  for (const p of processTree(pid)) mb += rssMb(p);
+  return mb;
 }
 
 /**
