@@ -2,8 +2,8 @@
 // (default 60), in local mode and in IoT Edge mode (against the emulator) side by side: two JavaScript
 // handlers (sensor ticking every 20 ms, filter subscribed to its topic), the small echo guest ticking
 // every 10 ms, an http workload under SOAK_RPS requests a second, and a command restarted by its policy.
-// Every 30 s: resident memory of the module's processes (host and runner; the floor of five reads over a second, from
-// /proc), its main thread's JS heap, each worker's JS heap
+// Every 30 s: resident memory of the module's processes (host and runner; the floor of nine reads over four seconds,
+// from /proc), its main thread's JS heap, the runner's, each worker's JS heap (in use; all of them committed)
 // and linear memory (from /metrics), messages sent, and the runner's resident memory by kind of mapping (malloc
 // arenas, V8 heap pages, wasm linear memory, code; /proc smaps). Prints a table per mode and the least-squares slope
 // (MB per hour) after SOAK_WARMUP_MINUTES (default 10). SOAK_WORKLOADS=a,b runs only those (to tell which one a
@@ -60,20 +60,23 @@ async function scrape(port) {
   return {
     mainHeapMb: value('wasmhost_nodejs_heap_size_used_bytes') / 1048576,
     workerHeapMb: Object.fromEntries(names.map((n) => [n, value('wasmhost_workload_heap_bytes', n) / 1048576])),
+    // Committed: in use plus what V8 keeps free or fragmented; its own pages of the process's memory.
+    workerCommittedMb: names.reduce((sum, n) => sum + value('wasmhost_workload_heap_committed_bytes', n), 0) / 1048576,
+    runnerHeapMb: value('wasmhost_runner_heap_bytes') / 1048576,
     linearMb: Object.fromEntries(names.map((n) => [n, value('wasmhost_workload_memory_bytes', n) / 1048576])),
     sent: names.reduce((sum, n) => sum + value('wasmhost_messages_sent_total', n), 0),
   };
 }
 
 /** Reads of /proc per sample, FLOOR_GAP_MS apart: the lowest is kept. */
-const FLOOR_READS = 5;
-const FLOOR_GAP_MS = 200;
+const FLOOR_READS = 9;
+const FLOOR_GAP_MS = 500;
 
 /**
  * The module's resident memory (host, runner, and the runner's by kind of mapping) read from /proc now,
- * as the lowest of FLOOR_READS reads over a second: an http request in flight holds a StarlingMonkey
- * instance's 4-12 MB for a few milliseconds, and a single read that caught one read as a step.
- * Growth raises the floor; a request in flight does not.
+ * as the lowest of FLOOR_READS reads over four seconds: an http request in flight holds a StarlingMonkey
+ * instance's 4-12 MB for a few milliseconds, and the command's worker lives ~2 s of every ~3 between its
+ * restarts; a single read that caught either read as a step. Growth raises the floor; neither does.
  */
 async function residentFloor(pid) {
   let floor;
@@ -145,12 +148,12 @@ async function soak(mode) {
   const lines = [
     `### Soak, ${mode === 'edge' ? 'IoT Edge mode (emulator)' : 'local mode'}: ${MINUTES} min, warm-up ${WARMUP_MINUTES} min, ${RPS} http req/s`,
     '',
-    '| minute | RSS MB (all) | host / runner RSS MB | runner: glibc arenas / V8 (and jemalloc) pages / wasm / code MB | main heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
-    '|---|---|---|---|---|---|---|---|',
+    '| minute | RSS MB (all) | host / runner RSS MB | runner: glibc arenas / V8 (and jemalloc) pages / wasm / code MB | main heap MB | runner heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | worker heaps committed MB | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...samples.filter((_, i) => i % Math.max(1, Math.round(samples.length / 24)) === 0 || _ === samples.at(-1)).map((s) =>
-      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${KINDS.map((k) => (s.runnerKinds?.[k] ?? 0).toFixed(1)).join(' / ')} | ${s.mainHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
+      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${KINDS.map((k) => (s.runnerKinds?.[k] ?? 0).toFixed(1)).join(' / ')} | ${s.mainHeapMb.toFixed(1)} | ${s.runnerHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.workerCommittedMb.toFixed(1)} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
     '',
-    `Slope after warm-up (least squares, MB per hour): RSS of the module ${per((s) => s.rssMb).toFixed(2)} (host process ${per((s) => s.hostRssMb).toFixed(2)}, runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)}; guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
+    `Slope after warm-up (least squares, MB per hour): RSS of the module ${per((s) => s.rssMb).toFixed(2)} (host process ${per((s) => s.hostRssMb).toFixed(2)}, runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; runner heap (committed) ${per((s) => s.runnerHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)} (committed ${per((s) => s.workerCommittedMb).toFixed(2)}); guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
     '',
   ];
   return lines.join('\n');

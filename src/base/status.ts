@@ -63,5 +63,7 @@ export interface WorkloadSample extends WorkloadStatus, WorkloadUsage {
   readonly memoryBytes: number;
   /** The worker's JS heap in use (glue, host API, buffers), besides the guest's linear memory. */
   readonly heapBytes: number;
+  /** The worker's JS heap committed: in use, free and fragmented. */
+  readonly heapCommittedBytes: number;
   readonly outboxUnsentBytes: number;
 }

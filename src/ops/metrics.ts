@@ -108,6 +108,7 @@ export class HostMetrics {
     gauge('workload_used_memory_bytes', "Memory the workload uses: its guest's linear memory and its worker's JS heap", (s) => s.usedMemoryBytes);
     gauge('workload_used_cpu_percent', 'Time inside guest calls over the last 10 s, as a percentage of one core', (s) => s.usedCpuPercent);
     gauge('workload_heap_bytes', "JS heap in use in the workload's worker thread (glue, host API, buffers), reported every 5 s", (s) => s.heapBytes);
+    gauge('workload_heap_committed_bytes', "JS heap the workload's worker thread holds (in use, free and fragmented), reported every 5 s", (s) => s.heapCommittedBytes);
     gauge('outbox_unsent_bytes', 'Durable telemetry written and not yet acknowledged by edgeHub', (s) => s.outboxUnsentBytes);
   }
 

@@ -102,6 +102,7 @@ export class WorkloadInstance {
   #nextId = 1;
   #memoryBytes = 0;
   #heapBytes = 0;
+  #heapCommittedBytes = 0;
   /** An http request is in the guest. */
   #serving = false;
   #ended = false;
@@ -193,6 +194,11 @@ export class WorkloadInstance {
   /** The worker's JS heap in use, as it last reported (every few seconds). */
   get heapBytes(): number {
     return this.#heapBytes;
+  }
+
+  /** The worker's JS heap committed (in use, free and fragmented), as it last reported. */
+  get heapCommittedBytes(): number {
+    return this.#heapCommittedBytes;
   }
 
   /** http workloads: the port the host serves it on (the system's choice when `listen.port` is 0). */
@@ -308,6 +314,7 @@ export class WorkloadInstance {
     }
     if (message.type === 'heap') {
       this.#heapBytes = message.usedBytes;
+      this.#heapCommittedBytes = message.committedBytes;
       return;
     }
     if (message.type === 'stdio') {

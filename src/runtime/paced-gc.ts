@@ -17,6 +17,14 @@ export const PACED_GC_CHECK_MS = 30_000;
 export const PACED_GC_GROWTH_BYTES = 2 * 1024 * 1024;
 /** The Node flag that gives every isolate of a process a `gc()`: the runner process is started with it. */
 export const EXPOSE_GC_FLAG = '--expose-gc';
+/**
+ * The V8 flag that makes every full collection compact the old generation. Without it V8 evacuates only
+ * pages it finds fragmented enough, and a worker at a steady load kept what its sweeps freed as holes:
+ * its old generation held 2-4 MB more pages than it used after ten minutes (the runner's thread 5.7 ->
+ * 8.5 MB committed at 3.6 MB in use), and V8 took more pages rather than fill the holes. The runner
+ * process is started with it: paced collections are then a compaction each, a few ms of a 5-10 MB heap.
+ */
+export const COMPACT_FLAG = '--compact-on-every-full-gc';
 
 export type Collect = () => void;
 

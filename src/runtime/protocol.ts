@@ -94,8 +94,8 @@ export type WorkerToHost =
   | ({ type: 'result'; id: number; ok: false; error: string; fatal: Fatal | undefined; effects: Effect[] } & CallStats)
   /** `code`: a coded host error (a module over the memory limit, say) rather than the guest's failure. */
   | { type: 'startup-failed'; error: string; code?: ErrorCode }
-  /** The worker's own JS heap in use (jco glue, host API, buffers; not the guest's linear memory), every few seconds. */
-  | { type: 'heap'; usedBytes: number }
+  /** The worker's own JS heap (jco glue, host API, buffers; not the guest's linear memory): in use, and committed (what it holds of the process's memory), every few seconds. */
+  | { type: 'heap'; usedBytes: number; committedBytes: number }
   /** An http request reached the guest: its handle call has started (the main thread arms the call deadline). */
   | { type: 'request' }
   /** The http request's handle call returned, or failed (`error`: the request was answered 500; the next gets a fresh instance). */

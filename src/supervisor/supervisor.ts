@@ -265,6 +265,7 @@ export class Supervisor {
       ...status,
       memoryBytes: this.#workloads.get(status.name)?.memoryBytes ?? 0,
       heapBytes: this.#workloads.get(status.name)?.heapBytes ?? 0,
+      heapCommittedBytes: this.#workloads.get(status.name)?.heapCommittedBytes ?? 0,
       outboxUnsentBytes: this.#ctx.outbox?.unsentBytes(status.name) ?? 0,
     }));
   }

@@ -116,6 +116,11 @@ export class Workload {
     return this.#instance?.heapBytes ?? 0;
   }
 
+  /** The running instance's worker JS heap committed (0 when none runs). */
+  get heapCommittedBytes(): number {
+    return this.#instance?.heapCommittedBytes ?? 0;
+  }
+
   /** Time inside guest calls over the last ten seconds, as a percentage of one core. */
   get usedCpuPercent(): number {
     return this.#busy.percent(this.#ctx.now());

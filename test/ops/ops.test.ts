@@ -26,7 +26,7 @@ describe('logger', () => {
 describe('Operations (metrics and health endpoint)', () => {
   const sample = (name: string, status: string) => ({
     name, status, digest: null, kind: 'handler', since: '', restarts: 0, lastError: null, lastExitReason: null, lastExitCode: null,
-    nextRestartAt: null, rolledBackFrom: null, desiredVersion: null, messagesSent: 7, messagesRefused: 0, messagesDropped: 0, memoryBytes: 65536, heapBytes: 1024, outboxUnsentBytes: 0, usedMemoryBytes: 66560, usedCpuPercent: 12.5,
+    nextRestartAt: null, rolledBackFrom: null, desiredVersion: null, messagesSent: 7, messagesRefused: 0, messagesDropped: 0, memoryBytes: 65536, heapBytes: 1024, heapCommittedBytes: 2048, outboxUnsentBytes: 0, usedMemoryBytes: 66560, usedCpuPercent: 12.5,
   });
   const labels = { iothub: 'hub.example', edge_device: 'dev1', instance_number: 'i-1' };
 

@@ -204,7 +204,7 @@ describe('runtime', () => {
   it("the runner's isolates pace their full collections unless the host says not to, and its young generation is kept small", async () => {
     await (await start('echo')).instance.stop();
     const flags = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    expect(flags(engine.runnerStats()!.pid!)).toEqual(expect.arrayContaining(['--expose-gc', '--max-semi-space-size=1']));
+    expect(flags(engine.runnerStats()!.pid!)).toEqual(expect.arrayContaining(['--expose-gc', '--compact-on-every-full-gc', '--max-semi-space-size=1']));
     const unpaced = new Engine(`${tmp.path}/compiled`, 'runner', false);
     try {
       await (await start('echo', {}, unpaced)).instance.stop();

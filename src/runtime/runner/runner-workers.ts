@@ -7,7 +7,7 @@ import { endChild, forkChild, holdOpen } from '../hold-open.js';
 import { RemoteWorker } from './remote-worker.js';
 import { RELAY_MS } from './timing.js';
 import { runnerAllocatorEnv } from './allocator.js';
-import { EXPOSE_GC_FLAG } from '../paced-gc.js';
+import { COMPACT_FLAG, EXPOSE_GC_FLAG } from '../paced-gc.js';
 
 const CLOSE_GRACE_MS = 3000;
 const RUNNER_SEMI_SPACE_MB = 1;
@@ -25,10 +25,10 @@ export interface RunnerStats {
 /**
  * The runner's V8 flags. Its main thread only relays messages, which die young: a young generation of
  * V8's default maximum (32 MB, which the IoT Edge runner reached) buys it nothing. With `pacedGc`, every
- * isolate in it has a `gc()` and paces its own full collections (paced-gc.ts).
+ * isolate in it has a `gc()`, paces its own full collections and compacts at each (paced-gc.ts).
  */
 export function runnerHeapFlags(pacedGc: boolean): string[] {
-  return [`--max-semi-space-size=${RUNNER_SEMI_SPACE_MB}`, ...(pacedGc ? [EXPOSE_GC_FLAG] : [])];
+  return [`--max-semi-space-size=${RUNNER_SEMI_SPACE_MB}`, ...(pacedGc ? [EXPOSE_GC_FLAG, COMPACT_FLAG] : [])];
 }
 
 /** One runner process and the workers the host asked it for. */

@@ -269,7 +269,10 @@ async function main(received: WorkerInit): Promise<void> {
     }
   });
   post({ type: 'ready', effects: effects.take(), httpPort });
-  const reportHeap = () => post({ type: 'heap', usedBytes: getHeapStatistics().used_heap_size });
+  const reportHeap = () => {
+    const heap = getHeapStatistics();
+    post({ type: 'heap', usedBytes: heap.used_heap_size, committedBytes: heap.total_heap_size });
+  };
   reportHeap();
   setInterval(reportHeap, HEAP_REPORT_MS).unref(); // between calls: the event loop turns only then
   // In the runner (started with --expose-gc): an http guest's instance per request, above all, would
