@@ -1,10 +1,6 @@
-import { readFile as readFileCallback } from 'node:fs';
-import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capMemories } from './memory-limit.js';
-
-/** node:fs's callback read (node:fs/promises costs a CLI run a few ms to load, with readline under it). */
-const readFile = promisify(readFileCallback);
 
 /** Compiled core modules kept in memory for fast restarts; each is machine code shared by its workers. */
 const ENTRIES = 32;
@@ -41,12 +37,12 @@ export class ModuleCache {
   }
 }
 
+/**
+ * Read synchronously, compiled in V8's background threads: every compile has started when this returns,
+ * before the worker code a caller loads next (~8 ms of a `wasmhost run`) takes the thread. Files of the
+ * compile cache, read where a millisecond's stall is harmless: the runner's relay thread, the CLI.
+ */
 async function compileModules({ dir, files, memoryMb }: ModuleSource): Promise<CoreModules> {
-  const entries = await Promise.all(
-    files.map(async (file) => {
-      const bytes = capMemories(await readFile(join(dir, file)), memoryMb);
-      return [file, await WebAssembly.compile(bytes)] as const;
-    }),
-  );
+  const entries = await Promise.all(files.map(async (file) => [file, await WebAssembly.compile(capMemories(readFileSync(join(dir, file)), memoryMb))] as const));
   return Object.fromEntries(entries);
 }
