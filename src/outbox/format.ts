@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { isTextContentType, type GuestMessage } from '../base/index.js';
 
 /**
@@ -34,23 +35,20 @@ export function segmentStart(name: string): number {
   return Number(name.slice(0, 16));
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
+/**
+ * The record's JSON line, written out field by field (what JSON.stringify of an OutboxRecord gives, in
+ * its key order, without building one: half the cost of a `send` to encode it that way). `id` is a UUID.
+ */
 export function encodeRecord(id: string, output: string, msg: GuestMessage, now: number): string {
-  const base = { i: id, t: now, o: output, c: msg.contentType ?? null, p: msg.properties };
-  const text = isTextContentType(msg.contentType) ? decodeText(msg.body) : undefined;
-  return `${JSON.stringify(text === undefined ? { ...base, b: Buffer.from(msg.body).toString('base64') } : { ...base, s: text })}\n`;
+  const body = bufferOf(msg.body);
+  const text = isTextContentType(msg.contentType) && isUtf8(body) ? `"s":${JSON.stringify(body.toString('utf8'))}` : `"b":"${body.toString('base64')}"`;
+  return `{"i":"${id}","t":${now},"o":${JSON.stringify(output)},"c":${JSON.stringify(msg.contentType ?? null)},"p":${JSON.stringify(msg.properties)},${text}}\n`;
 }
+
+/** A Buffer over the same bytes (no copy). */
+const bufferOf = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /** The record's body: text as it was stored, anything else as bytes. */
 export function recordBody(record: OutboxRecord): Uint8Array | string {
   return record.s ?? Buffer.from(record.b ?? '', 'base64');
-}
-
-function decodeText(body: Uint8Array): string | undefined {
-  try {
-    return strictUtf8.decode(body);
-  } catch {
-    return undefined; // labelled text but not UTF-8: kept as bytes, exactly
-  }
 }

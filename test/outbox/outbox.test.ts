@@ -68,15 +68,16 @@ describe('Outbox', () => {
   });
 
   it('sends text bodies as text and any other body byte for byte, with the writer\'s digest', async () => {
-    const got: Array<{ body: Uint8Array | string; digest: string }> = [];
-    const { tmp, outbox, handle, writer } = setup({ send: async (m) => void got.push({ body: m.msg.body, digest: m.digest }) });
-    writer.append('out', { body: Buffer.from('{"t":21.5,"unit":"°C"}'), contentType: 'application/json', properties: [] });
+    const got: Array<{ body: Uint8Array | string; digest: string; properties: Array<[string, string]> }> = [];
+    const { tmp, outbox, handle, writer } = setup({ send: async (m) => void got.push({ body: m.msg.body, digest: m.digest, properties: m.msg.properties }) });
+    const awkward: Array<[string, string]> = [['q"uote\\', 'line\nbreak °C \u2028']];
+    writer.append('out', { body: Buffer.from('{"t":21.5,"unit":"°C"}'), contentType: 'application/json', properties: awkward });
     writer.append('out', { body: Buffer.from([0xff, 0xfe, 0x00, 0x41]), contentType: 'text/plain', properties: [] }); // labelled text, not UTF-8
-    writer.append('out', { body: Buffer.from([1, 2, 3]), contentType: 'application/octet-stream', properties: [] });
+    writer.append('out', { body: new Uint8Array([9, 9, 1, 2, 3, 9]).subarray(2, 5), contentType: 'application/octet-stream', properties: [] }); // a view into a larger buffer
     writer.close();
     outbox.writerClosed(handle.dir);
     await waitFor('all three sent', () => got.length === 3, 5000);
-    expect(got[0]).toEqual({ body: '{"t":21.5,"unit":"°C"}', digest: 'd'.repeat(64) });
+    expect(got[0]).toEqual({ body: '{"t":21.5,"unit":"°C"}', digest: 'd'.repeat(64), properties: awkward });
     expect([...Buffer.from(got[1]!.body as Uint8Array)]).toEqual([0xff, 0xfe, 0x00, 0x41]);
     expect([...Buffer.from(got[2]!.body as Uint8Array)]).toEqual([1, 2, 3]);
     outbox.close();
