@@ -5,7 +5,8 @@
 // Every 30 s: resident memory of the module's processes (host and runner; the floor of nine reads over four seconds,
 // from /proc), its main thread's JS heap, the runner's, each worker's JS heap (in use; all of them committed)
 // and linear memory (from /metrics), messages sent, and the runner's resident memory by kind of mapping (malloc
-// arenas, V8 heap pages, wasm linear memory, code; /proc smaps). Prints a table per mode and the least-squares slope
+// arenas, V8 heap pages, wasm linear memory, code; /proc smaps), and its V8 heap pages by their own headers and
+// isolates (/proc/<pid>/mem). Prints a table per mode and the least-squares slope
 // (MB per hour) after SOAK_WARMUP_MINUTES (default 10). SOAK_WORKLOADS=a,b runs only those (to tell which one a
 // growth follows); SOAK_WEB_GUEST=http-hello serves http with a reused instance; WASMHOST_PACED_GC and
 // MALLOC_CONF pass on to the module.
@@ -16,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
 import { freePort } from '../test-support/free-port.mjs';
-import { moduleRss, rssByKind } from '../test-support/process-tree.mjs';
+import { moduleRss, rssByKind, v8Heaps } from '../test-support/process-tree.mjs';
 import { owned } from './stats.mjs';
 import { metricReader } from './metrics.mjs';
 import { GLIBC_MALLOC_ENV } from '../dist/runtime/runner/allocator.js';
@@ -83,10 +84,12 @@ async function residentFloor(pid) {
   for (let i = 0; i < FLOOR_READS; i++) {
     if (i) await new Promise((r) => setTimeout(r, FLOOR_GAP_MS));
     const { runner, hostMb, runnerMb, allMb } = moduleRss(pid);
-    const read = { rssMb: allMb, hostRssMb: hostMb, runnerRssMb: runnerMb, runnerKinds: runner ? rssByKind(runner) : undefined };
+    const read = { rssMb: allMb, hostRssMb: hostMb, runnerRssMb: runnerMb, runner, runnerKinds: runner ? rssByKind(runner) : undefined };
     if (!floor || read.rssMb < floor.rssMb) floor = read;
   }
-  return floor;
+  // The runner's V8 heap pages by their own header (the `v8` kind above also counts jemalloc's): all, and the isolates they belong to.
+  const heaps = floor.runner ? v8Heaps(floor.runner) : [];
+  return { ...floor, runnerV8Mb: heaps.reduce((sum, h) => sum + h.mb, 0), isolates: heaps.length };
 }
 
 /** The runner's mappings the table shows (rssByKind). */
@@ -148,12 +151,12 @@ async function soak(mode) {
   const lines = [
     `### Soak, ${mode === 'edge' ? 'IoT Edge mode (emulator)' : 'local mode'}: ${MINUTES} min, warm-up ${WARMUP_MINUTES} min, ${RPS} http req/s`,
     '',
-    '| minute | RSS MB (all) | host / runner RSS MB | runner: glibc arenas / V8 (and jemalloc) pages / wasm / code MB | main heap MB | runner heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | worker heaps committed MB | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| minute | RSS MB (all) | host / runner RSS MB | runner: glibc arenas / V8 (and jemalloc) pages / wasm / code MB | runner V8 heap pages MB (isolates) | main heap MB | runner heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | worker heaps committed MB | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...samples.filter((_, i) => i % Math.max(1, Math.round(samples.length / 24)) === 0 || _ === samples.at(-1)).map((s) =>
-      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${KINDS.map((k) => (s.runnerKinds?.[k] ?? 0).toFixed(1)).join(' / ')} | ${s.mainHeapMb.toFixed(1)} | ${s.runnerHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.workerCommittedMb.toFixed(1)} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
+      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${KINDS.map((k) => (s.runnerKinds?.[k] ?? 0).toFixed(1)).join(' / ')} | ${s.runnerV8Mb.toFixed(1)} (${s.isolates}) | ${s.mainHeapMb.toFixed(1)} | ${s.runnerHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.workerCommittedMb.toFixed(1)} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
     '',
-    `Slope after warm-up (least squares, MB per hour): RSS of the module ${per((s) => s.rssMb).toFixed(2)} (host process ${per((s) => s.hostRssMb).toFixed(2)}, runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; runner heap (committed) ${per((s) => s.runnerHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)} (committed ${per((s) => s.workerCommittedMb).toFixed(2)}); guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
+    `Slope after warm-up (least squares, MB per hour): RSS of the module ${per((s) => s.rssMb).toFixed(2)} (host process ${per((s) => s.hostRssMb).toFixed(2)}, runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the runner's V8 heap pages ${per((s) => s.runnerV8Mb).toFixed(2)}; the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; runner heap (committed) ${per((s) => s.runnerHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)} (committed ${per((s) => s.workerCommittedMb).toFixed(2)}); guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
     '',
   ];
   return lines.join('\n');
