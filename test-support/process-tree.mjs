@@ -155,8 +155,10 @@ export function v8Heaps(pid) {
       } catch {
         continue; // unmapped meanwhile
       }
-      if (head.readBigUInt64LE(0) !== BigInt(size)) continue;
-      const heap = head.readBigUInt64LE(16).toString(16);
+      const owner = head.readBigUInt64LE(16);
+      // Its size, and a Heap* (non-null, 8-aligned): a mapping whose first word merely equals its size is not a chunk.
+      if (head.readBigUInt64LE(0) !== BigInt(size) || owner === 0n || owner % 8n !== 0n) continue;
+      const heap = owner.toString(16);
       const entry = heaps.get(heap) ?? { heap, chunks: 0, mb: 0 };
       entry.chunks++;
       entry.mb += row.kb / 1024;

@@ -2,5 +2,6 @@ export { Engine, type StartOptions } from './engine.js';
 export { WorkloadInstance, GuestFatalError, type InstanceListener } from './instance.js';
 export type { CompiledComponent } from './compiler.js';
 export type { CompiledMeta } from './compile-format.js';
+export { NO_HEAP, type HeapReport } from './protocol.js';
 export type { CallStats, Effect, ExportName, Fatal, FailureReason, GraphPlan, GuestMessage, HandlerCall, LogLevel, WorkloadKind } from './protocol.js';
 export { TokenBucket } from './token-bucket.js';

@@ -7,7 +7,7 @@ import { COMPONENT_FILE } from './compile-format.js';
 import type { HttpFront } from './http-front.js';
 import type { CoreModules, ModuleSource } from './module-cache.js';
 import { RUNNER_CRASHED, type WorkerPort } from './worker-port.js';
-import type { CallStats, Effect, ExportName, Fatal, FailureReason, GraphPlan, HandlerCall, HostToWorker, WorkerInit, WorkerToHost, WorkloadKind } from './protocol.js';
+import { NO_HEAP, type CallStats, type Effect, type ExportName, type Fatal, type FailureReason, type GraphPlan, type HandlerCall, type HeapReport, type HostToWorker, type WorkerInit, type WorkerToHost, type WorkloadKind } from './protocol.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
 const CLOSE_GRACE_MS = 1000;
@@ -101,8 +101,7 @@ export class WorkloadInstance {
   #deadline: NodeJS.Timeout | undefined;
   #nextId = 1;
   #memoryBytes = 0;
-  #heapBytes = 0;
-  #heapCommittedBytes = 0;
+  #heap: HeapReport = NO_HEAP;
   /** An http request is in the guest. */
   #serving = false;
   #ended = false;
@@ -191,14 +190,9 @@ export class WorkloadInstance {
     return this.#memoryBytes;
   }
 
-  /** The worker's JS heap in use, as it last reported (every few seconds). */
-  get heapBytes(): number {
-    return this.#heapBytes;
-  }
-
-  /** The worker's JS heap committed (in use, free and fragmented), as it last reported. */
-  get heapCommittedBytes(): number {
-    return this.#heapCommittedBytes;
+  /** The worker's JS heap, as it last reported (every few seconds). */
+  get heap(): HeapReport {
+    return this.#heap;
   }
 
   /** http workloads: the port the host serves it on (the system's choice when `listen.port` is 0). */
@@ -313,8 +307,7 @@ export class WorkloadInstance {
       return;
     }
     if (message.type === 'heap') {
-      this.#heapBytes = message.usedBytes;
-      this.#heapCommittedBytes = message.committedBytes;
+      this.#heap = { usedBytes: message.usedBytes, committedBytes: message.committedBytes };
       return;
     }
     if (message.type === 'stdio') {

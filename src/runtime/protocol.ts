@@ -84,6 +84,15 @@ export type Effect =
  */
 export type Fatal = { reason: FailureReason; message: string; exitCode?: number; bystander?: boolean };
 
+/** A worker's own JS heap (jco glue, host API, buffers; not the guest's linear memory), as it reports it every few seconds. */
+export interface HeapReport {
+  readonly usedBytes: number;
+  /** What it holds of the process's memory: in use, free and fragmented. */
+  readonly committedBytes: number;
+}
+
+export const NO_HEAP: HeapReport = { usedBytes: 0, committedBytes: 0 };
+
 export type WorkerToHost =
   /** The guest is instantiated; an http workload's server listens on `httpPort` (loopback). */
   | { type: 'ready'; effects: Effect[]; httpPort?: number }
@@ -94,8 +103,7 @@ export type WorkerToHost =
   | ({ type: 'result'; id: number; ok: false; error: string; fatal: Fatal | undefined; effects: Effect[] } & CallStats)
   /** `code`: a coded host error (a module over the memory limit, say) rather than the guest's failure. */
   | { type: 'startup-failed'; error: string; code?: ErrorCode }
-  /** The worker's own JS heap (jco glue, host API, buffers; not the guest's linear memory): in use, and committed (what it holds of the process's memory), every few seconds. */
-  | { type: 'heap'; usedBytes: number; committedBytes: number }
+  | ({ type: 'heap' } & HeapReport)
   /** An http request reached the guest: its handle call has started (the main thread arms the call deadline). */
   | { type: 'request' }
   /** The http request's handle call returned, or failed (`error`: the request was answered 500; the next gets a fresh instance). */

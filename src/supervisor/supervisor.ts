@@ -2,7 +2,7 @@ import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
 import type { Outbox } from '../outbox/index.js';
 import type { Logger, LogRecord } from '../ops/index.js';
-import type { Engine, GuestMessage } from '../runtime/index.js';
+import { NO_HEAP, type Engine, type GuestMessage } from '../runtime/index.js';
 import { canonicalJson, diffSpecs, formatProblem, pinnedDigests, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
 import { KeyedLock } from './keyed-lock.js';
 import { rollbackDue, type Probation } from './probation.js';
@@ -261,20 +261,18 @@ export class Supervisor {
 
   /** list() with the gauges metrics read at each scrape. */
   samples(): WorkloadSample[] {
-    return this.listWithUsage().map((status) => ({
-      ...status,
-      memoryBytes: this.#workloads.get(status.name)?.memoryBytes ?? 0,
-      heapBytes: this.#workloads.get(status.name)?.heapBytes ?? 0,
-      heapCommittedBytes: this.#workloads.get(status.name)?.heapCommittedBytes ?? 0,
-      outboxUnsentBytes: this.#ctx.outbox?.unsentBytes(status.name) ?? 0,
-    }));
+    return this.listWithUsage().map((status) => {
+      const workload = this.#workloads.get(status.name);
+      const heap = workload?.heap ?? NO_HEAP;
+      return { ...status, memoryBytes: workload?.memoryBytes ?? 0, heapBytes: heap.usedBytes, heapCommittedBytes: heap.committedBytes, outboxUnsentBytes: this.#ctx.outbox?.unsentBytes(status.name) ?? 0 };
+    });
   }
 
   /** Each workload's status with what it uses now (listWorkloads; reported properties leave usage out). */
   listWithUsage(): Array<WorkloadStatus & WorkloadUsage> {
     return this.list().map((status) => {
       const workload = this.#workloads.get(status.name);
-      return { ...status, usedMemoryBytes: (workload?.memoryBytes ?? 0) + (workload?.heapBytes ?? 0), usedCpuPercent: Math.round((workload?.usedCpuPercent ?? 0) * 10) / 10 };
+      return { ...status, usedMemoryBytes: (workload?.memoryBytes ?? 0) + (workload?.heap.usedBytes ?? 0), usedCpuPercent: Math.round((workload?.usedCpuPercent ?? 0) * 10) / 10 };
     });
   }
 

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
 import { LogRing, type Logger } from '../ops/index.js';
-import type { CallStats, Effect, ExportName, Engine, GraphPlan, StartOptions, Fatal, FailureReason, GuestMessage, HandlerCall, LogLevel, WorkloadInstance, WorkloadKind } from '../runtime/index.js';
+import { NO_HEAP, type CallStats, type Effect, type ExportName, type Engine, type GraphPlan, type HeapReport, type StartOptions, type Fatal, type FailureReason, type GuestMessage, type HandlerCall, type LogLevel, type WorkloadInstance, type WorkloadKind } from '../runtime/index.js';
 import type { WorkloadSpec } from '../spec/index.js';
 import { BusyWindow } from './busy-window.js';
 import { pullGraph } from './graph-pull.js';
@@ -111,14 +111,9 @@ export class Workload {
     return this.#instance?.memoryBytes ?? 0;
   }
 
-  /** The running instance's worker JS heap (0 when none runs). */
-  get heapBytes(): number {
-    return this.#instance?.heapBytes ?? 0;
-  }
-
-  /** The running instance's worker JS heap committed (0 when none runs). */
-  get heapCommittedBytes(): number {
-    return this.#instance?.heapCommittedBytes ?? 0;
+  /** The running instance's worker JS heap (zeros when none runs). */
+  get heap(): HeapReport {
+    return this.#instance?.heap ?? NO_HEAP;
   }
 
   /** Time inside guest calls over the last ten seconds, as a percentage of one core. */
