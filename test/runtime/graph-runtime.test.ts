@@ -10,7 +10,7 @@ import { KvStore } from '../../dist/runtime/worker/kv-store.js';
 import { stateStoreImports } from '../../dist/runtime/worker/graph/state-store.js';
 import { HybridClock } from '../../dist/runtime/worker/graph/hlc.js';
 import { GraphMeter, MAX_OPERATOR_SERIES } from '../../dist/runtime/worker/graph/operator-metrics.js';
-import { guestBytes, ROOT, tempDir } from '../helpers.js';
+import { guestBytes, ROOT, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
 const engine = new Engine(`${tmp.path}/compiled`);
@@ -39,16 +39,20 @@ async function startGraph(name: string | GraphDefinition, config: Record<string,
     config, env: {}, args: [], preopens: {}, allowedHosts: [], kvDir: join(tmp.path, `kv-${typeof name === 'string' ? name : 'inline'}`), ...over,
   }, { effects: (list) => effects.push(...list), stdout: () => undefined, stderr: () => undefined, ended: (fatal) => ended.push(fatal) });
   await instance.call({ fn: 'init' });
-  // Counts leave the worker at most every 250 ms, between calls.
-  const counts = async () => {
-    await new Promise((r) => setTimeout(r, 400));
+  // Counts leave the worker at most every 250 ms after a call (later on a loaded machine): wait until as
+  // many as expected have come, then what has come is the count.
+  const totals = () => {
     const total = new Map<string, number>();
     for (const e of effects) if (e.type === 'graph-metrics') for (const [node, outcome, n] of e.nodes) total.set(`${node} ${outcome}`, (total.get(`${node} ${outcome}`) ?? 0) + n);
     return total;
   };
+  const counted = async (key: string, expected: number) => {
+    await waitFor(`${expected} counts of ${key}`, () => (totals().get(key) ?? 0) >= expected, 10_000);
+    return totals().get(key);
+  };
   const logs = () => effects.flatMap((e) => (e.type === 'log' ? [e.message] : []));
   const sent = () => effects.flatMap((e) => (e.type === 'telemetry' ? [JSON.parse(Buffer.from(e.msg.body).toString())] : []));
-  return { instance, effects, ended, counts, logs, sent };
+  return { instance, effects, ended, counted, logs, sent };
 }
 
 describe('graph runtime', () => {
@@ -56,7 +60,7 @@ describe('graph runtime', () => {
     const g = await startGraph('hostile', { mode: 'e' });
     await g.instance.call({ fn: 'onMessage', source: 'topic/x', msg: { body: Buffer.from('{"other":1}'), contentType: undefined, properties: [] } });
     await g.instance.call({ fn: 'onMessage', source: 'topic/x', msg: reading(212) });
-    expect((await g.counts()).get('module-bad/map error')).toBe(1);
+    expect(await g.counted('module-bad/map error', 1)).toBe(1);
     expect(g.logs()).toContainEqual(expect.stringMatching(/graph node module-bad\/map: message failed: refused/));
     expect(g.sent()).toEqual([{ temperature: { value: 100, unit: 'C', seq: 1 } }]);
     expect(g.ended).toEqual([]);
@@ -89,9 +93,12 @@ describe('graph runtime', () => {
     expect(g.sent()).toEqual([{ temperature: { count: 2, min: 10, max: 20, average: 15, last: 20, unit: 'C' } }]);
     await g.instance.stop();
 
-    const far = await startGraph('temperature-window', { window_ms: '86400000' }); // windows of a day
+    // Windows of about three hours, sized so that the current one began at most n ms ago (n = now / 3 h,
+    // ~3 minutes): its end is hours ahead at any time of day (windows of a day end < 1 h ahead after 23:00).
+    const n = Math.floor(Date.now() / (3 * 3_600_000));
+    const far = await startGraph('temperature-window', { window_ms: String(Math.floor(Date.now() / n)) });
     await far.instance.call({ fn: 'onMessage', source: 'topic/t', msg: reading(50) });
-    expect((await far.counts()).get('module-window/delay error')).toBe(1);
+    expect(await far.counted('module-window/delay error', 1)).toBe(1);
     expect(far.logs()).toContainEqual(expect.stringMatching(/more than 60 minutes ahead/));
     await far.instance.stop();
   });
@@ -122,7 +129,7 @@ describe('graph runtime', () => {
     const g = await startGraph('branch-route', {}, { messagesPerSecond: 2 });
     for (let i = 0; i < 5; i++) await g.instance.call({ fn: 'onMessage', source: 'topic/t', msg: reading(32) });
     expect(g.sent()).toHaveLength(2);
-    expect((await g.counts()).get('sink error')).toBe(3);
+    expect(await g.counted('sink error', 3)).toBe(3);
     expect(g.ended).toEqual([]);
     await g.instance.stop();
   });

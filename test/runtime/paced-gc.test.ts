@@ -37,14 +37,15 @@ describe('paced full collections', () => {
     expect(runInNewContext('typeof gc')).toBe(exposedBefore); // the flag is as it was
     collect();
     const paced = paceCollections(collect, heldBytes, 50);
-    let garbage: Array<{ i: number; s: string }> | undefined = Array.from({ length: 200_000 }, (_, i) => ({ i, s: `reading ${i}` }));
+    let garbage: Array<{ i: number; s: string }> | undefined = Array.from({ length: 400_000 }, (_, i) => ({ i, s: `reading ${i}` }));
     collect(); // still referenced: moved to the old generation, where only a full collection frees it
     const holding = heldBytes();
     garbage = undefined; // unreachable now, but nothing allocates meanwhile, so V8 has no reason to look
     expect(garbage).toBeUndefined();
     try {
       await waitFor('a paced collection', () => paced.count > 0, 5000);
-      expect(heldBytes()).toBeLessThan(holding - 8 * MB);
+      // ~30 MB of garbage; its pages go back as V8's concurrent sweepers finish with them.
+      await waitFor("the garbage's pages given back", () => heldBytes() < holding - 16 * MB, 5000);
     } finally {
       paced.stop();
     }
@@ -64,9 +65,11 @@ describe('paced full collections', () => {
       console.log(JSON.stringify({ committed: old.space_size, used: old.space_used_size, kept: keep.length }));`;
     const oldSpace = (flags: string[]) => JSON.parse(execFileSync(process.execPath, [...flags, '-e', script], { encoding: 'utf8' })) as { committed: number; used: number; kept: number };
     const runner = oldSpace(runnerHeapFlags(true));
-    const unpaced = oldSpace([...runnerHeapFlags(false), '--expose-gc']);
+    // V8's own heuristics compact some collections and not others (they weigh its measured speed): the
+    // contrast that shows the test can tell is a collection with compaction off.
+    const uncompacted = oldSpace([...runnerHeapFlags(false), '--expose-gc', '--no-compact']);
     expect(runner.kept).toBe(200_000);
     expect(runner.committed - runner.used).toBeLessThan(2 * MB);
-    expect(unpaced.committed - unpaced.used).toBeGreaterThan(4 * MB); // what V8 keeps without it: the test can tell
+    expect(uncompacted.committed - uncompacted.used).toBeGreaterThan(4 * MB);
   });
 });
