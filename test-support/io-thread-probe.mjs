@@ -1,10 +1,11 @@
 // Serves N GET requests the way a workload's worker does (the egress guard and lazy I/O thread first,
 // then serveHttp) with a guest that never reads the request body, then prints how many Node
-// IncomingMessage objects preview2-shim's I/O thread still holds and its heap limit, as JSON. Run as its own process:
+// IncomingMessage objects preview2-shim's I/O thread still holds, its heap limit and the heap it reported
+// (before its first request and after the last), as JSON. Run as its own process:
 // `node test-support/io-thread-probe.mjs <requests>`.
-import '../dist/runtime/worker/install-egress-guard.js';
+import '../dist/runtime/worker/shim-threads.js';
 import { http } from '@bytecodealliance/preview2-shim';
-import { ioThread } from '../dist/runtime/worker/install-egress-guard.js';
+import { ioThread, ioThreadHeap } from '../dist/runtime/worker/shim-threads.js';
 import { serveHttp } from '../dist/runtime/worker/http-server.js';
 
 const requests = Number(process.argv[2] ?? 400);
@@ -34,10 +35,18 @@ async function countInIoHeap(constructorName) {
   return count;
 }
 
+const heapBefore = ioThreadHeap();
 let served = 0;
 const port = serveHttp(http, { handle: answer }, 0, '127.0.0.1', { begin() {}, end() { served++; } });
 const statuses = new Set();
 for (let i = 0; i < requests; i++) statuses.add((await fetch(`http://127.0.0.1:${port}/r${i}`)).status);
 await new Promise((r) => setTimeout(r, 200)); // the last responses finish in the I/O thread
-console.log(JSON.stringify({ served, statuses: [...statuses], incomingMessages: await countInIoHeap('IncomingMessage'), heapLimitMb: ioThread().resourceLimits.maxOldGenerationSizeMb }));
+console.log(JSON.stringify({
+  served,
+  statuses: [...statuses],
+  incomingMessages: await countInIoHeap('IncomingMessage'),
+  heapLimitMb: ioThread().resourceLimits.maxOldGenerationSizeMb,
+  heapBefore,
+  heapAfter: ioThreadHeap(),
+}));
 process.exit(0);

@@ -84,7 +84,7 @@ export type Effect =
  */
 export type Fatal = { reason: FailureReason; message: string; exitCode?: number; bystander?: boolean };
 
-/** A worker's own JS heap (jco glue, host API, buffers; not the guest's linear memory), as it reports it every few seconds. */
+/** A worker's JS heap (jco glue, host API, buffers; not the guest's linear memory) with its I/O thread's, as it reports it every few seconds. */
 export interface HeapReport {
   readonly usedBytes: number;
   /** What it holds of the process's memory: in use, free and fragmented. */

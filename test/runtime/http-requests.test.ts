@@ -5,19 +5,24 @@
 // heap after 400 requests whose bodies no guest read (in a process of its own, as in a workload).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Engine } from '../../dist/runtime/index.js';
-import { IO_THREAD_LIMITS } from '../../dist/runtime/worker/install-egress-guard.js';
+import { Engine, NO_HEAP, type HeapReport } from '../../dist/runtime/index.js';
+import { IO_THREAD_LIMITS } from '../../dist/runtime/worker/shim-threads.js';
 import { guestBytes, ROOT, tempDir, waitFor } from '../helpers.js';
 
-it("leaves no request behind in the shim's I/O thread: 400 GETs whose bodies the guest never read; the thread's heap is bounded", () => {
+it("leaves no request behind in the shim's I/O thread: 400 GETs whose bodies the guest never read; the thread's heap is bounded and reported", () => {
   const probe = spawnSync(process.execPath, [join(ROOT, 'test-support/io-thread-probe.mjs'), '400'], { encoding: 'utf8', timeout: 60_000 });
   expect(probe.status).toBe(0);
-  const result = JSON.parse(probe.stdout.trim().split('\n').at(-1)!) as { served: number; statuses: number[]; incomingMessages: number; heapLimitMb: number };
+  const result = JSON.parse(probe.stdout.trim().split('\n').at(-1)!) as { served: number; statuses: number[]; incomingMessages: number; heapLimitMb: number; heapBefore: HeapReport; heapAfter: HeapReport };
   expect(result.served).toBe(400);
   expect(result.statuses).toEqual([204]);
   expect(result.incomingMessages).toBeLessThan(10); // was one per request
   // Unbounded, V8 sized the thread's old generation for a process and let request garbage pile up for hours.
   expect(result.heapLimitMb).toBe(IO_THREAD_LIMITS.maxOldGenerationSizeMb);
+  // Its preload reports the thread's heap to the workload's worker (which adds it to its own report):
+  // nothing before the thread starts, an isolate's worth (MBs) after.
+  expect(result.heapBefore).toEqual(NO_HEAP);
+  expect(result.heapAfter.usedBytes).toBeGreaterThan(1024 * 1024);
+  expect(result.heapAfter.committedBytes).toBeGreaterThanOrEqual(result.heapAfter.usedBytes);
 }, 60_000);
 
 describe('http instances', () => {

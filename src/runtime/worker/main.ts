@@ -3,9 +3,9 @@
  * runs the calls the main thread sends, one at a time. All per-process state of preview2-shim (stdio,
  * exit) is per thread here, which is why each workload gets its own worker.
  */
-import './install-egress-guard.js'; // first: before preview2-shim starts its I/O thread
+import { ioThreadHeap } from './shim-threads.js'; // first: before preview2-shim starts its I/O thread
 import { fileURLToPath } from 'node:url';
-import { getHeapStatistics } from 'node:v8';
+import { addHeaps, reportHeapEvery } from './heap-report.js';
 import { paceIfExposed } from '../paced-gc.js';
 import type { CallStats, Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
@@ -53,9 +53,6 @@ function oversize(text: string, limit: number): number | undefined {
 function cutError(error: string): string {
   return error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS)}... (${error.length} characters)` : error;
 }
-
-/** How often the worker reports its JS heap (metrics, and the soak benchmark's growth check). */
-const HEAP_REPORT_MS = 5000;
 
 /** Below this, copying a body is cheaper than detaching its buffer. */
 const TRANSFER_MIN_BYTES = 4096;
@@ -269,12 +266,8 @@ async function main(received: WorkerInit): Promise<void> {
     }
   });
   post({ type: 'ready', effects: effects.take(), httpPort });
-  const reportHeap = () => {
-    const heap = getHeapStatistics();
-    post({ type: 'heap', usedBytes: heap.used_heap_size, committedBytes: heap.total_heap_size });
-  };
-  reportHeap();
-  setInterval(reportHeap, HEAP_REPORT_MS).unref(); // between calls: the event loop turns only then
+  // Between calls (the event loop turns only then); with the I/O thread's, once the shim has started it.
+  reportHeapEvery((heap) => post({ type: 'heap', ...addHeaps(heap, ioThreadHeap()) }));
   // In the runner (started with --expose-gc): an http guest's instance per request, above all, would
   // otherwise pile up in the heap and outside it for ~20 minutes before V8 collects (paced-gc.ts).
   paceIfExposed();
