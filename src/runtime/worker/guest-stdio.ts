@@ -86,11 +86,11 @@ export function captureGuestStdio(init: WorkerInit, effects: EffectBuffer, post:
 /**
  * `wasmhost run`: the guest's stdout and stderr are the process's own, byte for byte, written as the
  * guest writes them (synchronously to fds 1 and 2; the worker's streams would hold them until the
- * guest's call returns).
+ * guest's call returns). Written from the shim's streams, not through process.stdout/stderr: making
+ * those two streams cost a CLI run 1.4-3.5 ms of its ~75 (BENCHMARKS.md, eighth session).
  */
 export function passGuestStdioThrough(): void {
-  redirect(process.stdout, (chunk) => writeFully(1, chunk));
-  redirect(process.stderr, (chunk) => writeFully(2, chunk));
+  onGuestStdio({ write: writeFully, blockingWriteAndFlush: writeFully });
 }
 
 function writeFully(fd: number, chunk: string | Uint8Array): void {
@@ -120,30 +120,35 @@ function stripCr(line: string): string {
 
 interface OutputStreamMethods {
   checkWrite(): bigint;
+  write(buf: Uint8Array): void;
+  blockingWriteAndFlush(buf: Uint8Array): void;
   flush(): void;
   blockingFlush(): void;
+}
+
+type StdioReplacements = { [K in keyof OutputStreamMethods]?: (fd: number, ...args: Parameters<OutputStreamMethods[K]>) => ReturnType<OutputStreamMethods[K]> };
+
+/** Replaces methods of preview2-shim's output streams for the guest's stdout (fd 1) and stderr (fd 2) only. */
+function onGuestStdio(replacements: StdioReplacements): void {
+  const fds = new Map<unknown, number>([[cli.stdout.getStdout(), 1], [cli.stderr.getStderr(), 2]]);
+  const proto = (io as unknown as { streams: { OutputStream: { prototype: Record<string, (...args: unknown[]) => unknown> } } }).streams.OutputStream.prototype;
+  for (const [name, replacement] of Object.entries(replacements) as Array<[string, (fd: number, ...args: unknown[]) => unknown]>) {
+    const original = proto[name]!;
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      const fd = fds.get(this);
+      return fd === undefined ? original.apply(this, args) : replacement(fd, ...args);
+    };
+  }
 }
 
 /** What check-write allows at once on stdout/stderr (WASI lets a stream say how much it takes now). */
 const STDIO_WRITE_BYTES = 1n << 20n;
 
 /**
- * preview2-shim writes stdout and stderr in this thread (to process.stdout/stderr, redirected above, so
- * synchronously), but answers check-write and flush on them through its I/O thread: the first
- * `printf` of a guest started that thread (~90 ms and an isolate). Those answers are known here: room
- * to write, and nothing to flush.
+ * preview2-shim writes stdout and stderr in this thread (synchronously, see above), but answers
+ * check-write and flush on them through its I/O thread: the first `printf` of a guest started that
+ * thread (~90 ms and an isolate). Those answers are known here: room to write, and nothing to flush.
  */
 export function answerStdioLocally(): void {
-  const stdio = new Set<unknown>([cli.stdout.getStdout(), cli.stderr.getStderr()]);
-  const proto = (io as unknown as { streams: { OutputStream: { prototype: OutputStreamMethods } } }).streams.OutputStream.prototype;
-  const { checkWrite, flush, blockingFlush } = proto;
-  proto.checkWrite = function (this: OutputStreamMethods) {
-    return stdio.has(this) ? STDIO_WRITE_BYTES : checkWrite.call(this);
-  };
-  proto.flush = function (this: OutputStreamMethods) {
-    if (!stdio.has(this)) flush.call(this);
-  };
-  proto.blockingFlush = function (this: OutputStreamMethods) {
-    if (!stdio.has(this)) blockingFlush.call(this);
-  };
+  onGuestStdio({ checkWrite: () => STDIO_WRITE_BYTES, flush: () => undefined, blockingFlush: () => undefined });
 }
