@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { errorText, isWasmhostError } from '../errors.js';
 import { messageToJson } from '../local/local-sink.js';
 import { createLogger } from '../ops/logger.js';
-import { GuestFatalError, type Effect, type WorkloadInstance } from '../runtime/index.js';
+import { GuestFatalError, importsKv, type Effect, type WorkloadInstance } from '../runtime/index.js';
 import { EDGEHUB_MAX_MESSAGE_BYTES } from '../base/index.js';
 import { readSettings } from '../settings.js';
 import { pairs, positiveInt, usage } from './args.js';
@@ -49,7 +49,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const log = createLogger(readSettings().logLevel, (line) => process.stderr.write(line));
 
   const { engine, compiled } = await loadForCli(file);
-  const kvDir = mkdtempSync(join(tmpdir(), 'wasmhost-run-kv-'));
+  // kv lives as long as this run, for a guest that imports it (most commands do not: no directory to make and remove).
+  const kvDir = importsKv(compiled.meta.imports) ? mkdtempSync(join(tmpdir(), 'wasmhost-run-kv-')) : undefined;
   // As wasmtime does, the guest's argv[0] names its program: the file, without folders or `.wasm`.
   const name = basename(file).replace(/\.wasm$/, '') || 'run';
   const onEffect = (e: Effect) => {
@@ -72,7 +73,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       // --dir HOST::GUEST grants exactly the directories the CLI user names.
       preopens: Object.fromEntries(Object.entries(dirs).map(([host, guest]) => [guest, host])),
       allowedHosts: values['allow-host'] ?? [],
-      kvDir, // kv lives as long as this run
+      kvDir,
       listen,
       inheritStdio: true,
       // A command runs to its end with no deadline: on this thread it skips a thread start and a second shim load.
@@ -102,7 +103,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return await runHandler(instance, timerMs);
   } finally {
     await engine.close();
-    rmSync(kvDir, { recursive: true, force: true });
+    if (kvDir) rmSync(kvDir, { recursive: true, force: true });
   }
 }
 

@@ -5,3 +5,4 @@ export type { CompiledMeta } from './compile-format.js';
 export { NO_HEAP, type HeapReport } from './protocol.js';
 export type { CallStats, Effect, ExportName, Fatal, FailureReason, GraphPlan, GuestMessage, HandlerCall, LogLevel, WorkloadKind } from './protocol.js';
 export { TokenBucket } from './token-bucket.js';
+export { importsKv } from './worker/kv-store.js';

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, freePort, guestPath, tempDir, waitFor } from '../helpers.js';
 
@@ -71,6 +71,23 @@ describe('wasmhost run', () => {
     await waitFor('its telemetry on stdout', () => stdout.includes('"output":"requests"'));
     child.kill('SIGINT');
     expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+  }, 40_000);
+
+  it('gives a guest that imports kv a store for the run, removed at its end; no run leaves a directory behind', async () => {
+    const tmpdir = join(tmp.path, 'tmpdir');
+    mkdirSync(tmpdir);
+    const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: join(tmp.path, 'data'), TMPDIR: tmpdir };
+    expect(wasmhost(['run', guestPath('hello')], { TMPDIR: tmpdir }).code).toBe(0);
+    expect(readdirSync(tmpdir)).toEqual([]);
+    const child = spawn(process.execPath, [CLI, 'run', guestPath('threshold-filter')], { env });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    await waitFor('init, which reads kv', () => stderr.includes('guest: filter ready') && stderr, 30_000);
+    expect(stderr).toContain('0 forwarded so far');
+    expect(readdirSync(tmpdir)).toEqual([expect.stringMatching(/^wasmhost-run-kv-/)]);
+    child.kill('SIGINT');
+    expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+    expect(readdirSync(tmpdir)).toEqual([]);
   }, 40_000);
 
   it('refuses a file that is not wasm', () => {

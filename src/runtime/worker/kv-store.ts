@@ -8,6 +8,11 @@ export const KV_MAX_TOTAL_BYTES = 4 * 1024 * 1024;
 
 type Record_ = { k: string; v?: string };
 
+/** Whether a component's imports reach a kv store (edge:host/kv, wasi:keyvalue): only then does it need a kv directory. */
+export function importsKv(imports: readonly string[]): boolean {
+  return imports.some((name) => name === 'edge:host/kv' || name.startsWith('wasi:keyvalue/'));
+}
+
 /**
  * Durable per-workload key-value state: an append-only log of JSON lines, fsynced on each write and
  * compacted when mostly dead. A torn last line (power loss mid-write) is skipped on load.
