@@ -49,16 +49,6 @@ function exposedGc(): Collect | undefined {
   return (globalThis as { gc?: Collect }).gc;
 }
 
-/**
- * The host process's pacing: its main thread's collections, each a compaction (COMPACT_FLAG, set now: V8
- * reads it at every full collection, and flags are process-wide, so call this before any worker starts).
- * The host's old generation fragments as the runner's did: the SDK's and the outbox reader's buffers.
- */
-export function paceHostCollections(): PacedCollections {
-  setFlagsFromString(COMPACT_FLAG);
-  return paceCollections(fullCollection());
-}
-
 /** Paces this isolate's collections if its process was started with EXPOSE_GC_FLAG (the runner's isolates). */
 export function paceIfExposed(): void {
   const exposed = exposedGc();
