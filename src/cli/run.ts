@@ -59,35 +59,37 @@ export async function runCommand(argv: string[]): Promise<number> {
     else if (e.type === 'log') log.log(e.level, `guest: ${e.message}`);
     else if (e.type === 'refused') log.warn(`${e.what} refused (${e.reason}) x${e.count}: ${e.detail}`);
   };
-  const instance = await engine.start(
-    compiled,
-    {
-      workload: name,
-      memoryMb,
-      callTimeoutMs: 10_000,
-      messagesPerSecond: 10_000,
-      maxMessageBytes: EDGEHUB_MAX_MESSAGE_BYTES,
-      config,
-      env,
-      args: guestArgs,
-      // --dir HOST::GUEST grants exactly the directories the CLI user names.
-      preopens: Object.fromEntries(Object.entries(dirs).map(([host, guest]) => [guest, host])),
-      allowedHosts: values['allow-host'] ?? [],
-      kvDir,
-      listen,
-      inheritStdio: true,
-      // A command runs to its end with no deadline: on this thread it skips a thread start and a second shim load.
-      sameThread: compiled.meta.kind === 'command',
-    },
-    {
-      effects: (list) => list.forEach(onEffect),
-      stdout: () => undefined,
-      stderr: () => undefined,
-      ended: () => undefined,
-      requestFailed: (error) => log.warn(`an http request failed, answered 500: ${error}`),
-    },
-  );
+  // A command keeps the default Ctrl-C: it may run on this thread, where no handler would get a turn.
+  const signals = compiled.meta.kind === 'command' ? undefined : watchStopSignals();
   try {
+    const instance = await engine.start(
+      compiled,
+      {
+        workload: name,
+        memoryMb,
+        callTimeoutMs: 10_000,
+        messagesPerSecond: 10_000,
+        maxMessageBytes: EDGEHUB_MAX_MESSAGE_BYTES,
+        config,
+        env,
+        args: guestArgs,
+        // --dir HOST::GUEST grants exactly the directories the CLI user names.
+        preopens: Object.fromEntries(Object.entries(dirs).map(([host, guest]) => [guest, host])),
+        allowedHosts: values['allow-host'] ?? [],
+        kvDir,
+        listen,
+        inheritStdio: true,
+        // A command runs to its end with no deadline: on this thread it skips a thread start and a second shim load.
+        sameThread: compiled.meta.kind === 'command',
+      },
+      {
+        effects: (list) => list.forEach(onEffect),
+        stdout: () => undefined,
+        stderr: () => undefined,
+        ended: () => undefined,
+        requestFailed: (error) => log.warn(`an http request failed, answered 500: ${error}`),
+      },
+    );
     if (compiled.meta.kind === 'command') {
       const code = await instance.call({ fn: 'run' }).then(
         () => 0,
@@ -98,25 +100,33 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     if (compiled.meta.kind === 'http') {
       log.info(`serving http on http://${listen!.host}:${listen!.port}/ until Ctrl-C`);
-      return await untilStopped(instance);
+      return await untilStopped(instance, signals!.requested);
     }
-    return await runHandler(instance, timerMs);
+    return await runHandler(instance, timerMs, signals!.requested);
   } finally {
+    signals?.dispose();
     await engine.close();
     if (kvDir) rmSync(kvDir, { recursive: true, force: true });
   }
 }
 
-async function runHandler(instance: WorkloadInstance, timerMs: number): Promise<number> {
-  try {
-    await instance.call({ fn: 'init' });
-  } catch (err) {
-    process.stderr.write(`wasmhost: init failed: ${errorText(err)}\n`);
+async function runHandler(instance: WorkloadInstance, timerMs: number, stopRequested: Promise<void>): Promise<number> {
+  const init = instance.call({ fn: 'init' }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  const initError = await Promise.race([init, stopRequested.then(() => 'stopped' as const)]);
+  if (initError === 'stopped') {
     await instance.stop();
-    return isWasmhostError(err, 'WH_ERR_GUEST') ? 1 : exitCodeOf(err);
+    return 0;
+  }
+  if (initError !== undefined) {
+    process.stderr.write(`wasmhost: init failed: ${errorText(initError)}\n`);
+    await instance.stop();
+    return isWasmhostError(initError, 'WH_ERR_GUEST') ? 1 : exitCodeOf(initError);
   }
   let timer: NodeJS.Timeout | undefined;
-  return untilStopped(instance, (finish) => {
+  return untilStopped(instance, stopRequested, (finish) => {
     timer = setInterval(() => {
       if (instance.queued > 0) return;
       instance.call({ fn: 'onTimer' }).catch((err: unknown) => {
@@ -128,23 +138,32 @@ async function runHandler(instance: WorkloadInstance, timerMs: number): Promise<
 }
 
 /**
- * Runs until Ctrl-C (exit 0) or until `start`'s work calls `finish` with a status; then `stopping`
- * ends that work (once) and the instance stops.
+ * Runs until Ctrl-C or SIGTERM (exit 0) or until `start`'s work calls `finish` with a status; then
+ * `stopping` ends that work (once) and the instance stops.
  */
-function untilStopped(instance: WorkloadInstance, start?: (finish: (code: number) => void) => void, stopping?: () => void): Promise<number> {
+function untilStopped(instance: WorkloadInstance, stopRequested: Promise<void>, start?: (finish: (code: number) => void) => void, stopping?: () => void): Promise<number> {
   return new Promise<number>((resolve) => {
     let finished = false;
     const finish = (code: number) => {
       if (finished) return;
       finished = true;
       stopping?.();
-      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       void instance.stop().then(() => resolve(code));
     };
-    const onSignal = () => finish(0);
-    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+    void stopRequested.then(() => finish(0));
     start?.(finish);
   });
+}
+
+/**
+ * SIGINT and SIGTERM from the moment a long-running run has something to undo (its worker, its kv
+ * directory), so a Ctrl-C that lands during start-up or init still ends it cleanly.
+ */
+function watchStopSignals(): { requested: Promise<void>; dispose(): void } {
+  let onSignal = () => {};
+  const requested = new Promise<void>((resolve) => (onSignal = () => resolve()));
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  return { requested, dispose: () => void process.off('SIGINT', onSignal).off('SIGTERM', onSignal) };
 }
 
 /** `--listen [host:]port`, as `wasmtime serve --addr` takes it; the host defaults to loopback. */

@@ -90,6 +90,20 @@ describe('wasmhost run', () => {
     expect(readdirSync(tmpdir)).toEqual([]);
   }, 40_000);
 
+  it('ends cleanly on a Ctrl-C that lands while init still runs', async () => {
+    const tmpdir = join(tmp.path, 'tmpdir-init');
+    mkdirSync(tmpdir);
+    const child = spawn(process.execPath, [CLI, 'run', guestPath('init-hangs')], { env: { PATH: process.env.PATH, WASMHOST_DATA_DIR: join(tmp.path, 'data'), TMPDIR: tmpdir } });
+    // Its kv directory is made just before the run starts the guest, and so init.
+    await waitFor('the run to begin', () => readdirSync(tmpdir).length === 1, 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    child.kill('SIGINT');
+    expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000); // not the 10 s call deadline
+    expect(readdirSync(tmpdir)).toEqual([]);
+  }, 40_000);
+
   it('refuses a file that is not wasm', () => {
     const file = join(tmp.path, 'text.wasm');
     writeFileSync(file, 'hello');
