@@ -84,16 +84,18 @@ async function residentFloor(pid) {
   for (let i = 0; i < FLOOR_READS; i++) {
     if (i) await new Promise((r) => setTimeout(r, FLOOR_GAP_MS));
     const { runner, hostMb, runnerMb, allMb } = moduleRss(pid);
-    const read = { rssMb: allMb, hostRssMb: hostMb, runnerRssMb: runnerMb, runner, runnerKinds: runner ? rssByKind(runner) : undefined };
+    const read = { rssMb: allMb, hostRssMb: hostMb, runnerRssMb: runnerMb, runner, hostKinds: rssByKind(pid), runnerKinds: runner ? rssByKind(runner) : undefined };
     if (!floor || read.rssMb < floor.rssMb) floor = read;
   }
   // The runner's V8 heap pages by their own header (the `v8` kind above also counts jemalloc's): all, and the isolates they belong to.
   const heaps = floor.runner ? v8Heaps(floor.runner) : [];
-  return { ...floor, runnerV8Mb: heaps.reduce((sum, h) => sum + h.mb, 0), isolates: heaps.length, isolateMb: heaps.map((h) => h.mb) };
+  const hostV8Mb = v8Heaps(pid).reduce((sum, h) => sum + h.mb, 0);
+  return { ...floor, hostV8Mb, runnerV8Mb: heaps.reduce((sum, h) => sum + h.mb, 0), isolates: heaps.length, isolateMb: heaps.map((h) => h.mb) };
 }
 
-/** The runner's mappings the table shows (rssByKind). */
+/** The runner's mappings the table shows (rssByKind), and the host's (no wasm: its guests run in the runner). */
 const KINDS = ['malloc', 'v8', 'wasm', 'code'];
+const HOST_KINDS = ['malloc', 'code', 'files', 'other'];
 
 /** Least-squares slope of y over x (x in hours): MB per hour. */
 function slope(points) {
@@ -151,12 +153,12 @@ async function soak(mode) {
   const lines = [
     `### Soak, ${mode === 'edge' ? 'IoT Edge mode (emulator)' : 'local mode'}: ${MINUTES} min, warm-up ${WARMUP_MINUTES} min, ${RPS} http req/s`,
     '',
-    '| minute | RSS MB (all) | host / runner RSS MB | runner: glibc arenas / V8 (and jemalloc) pages / wasm / code MB | runner V8 heap pages MB (isolates: each, largest first) | main heap MB | runner heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | worker heaps committed MB | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| minute | RSS MB (all) | host / runner RSS MB | host: V8 heap pages / glibc heap and arenas / code / files / other MB | runner: glibc arenas / V8 (and jemalloc) pages / wasm / code MB | runner V8 heap pages MB (isolates: each, largest first) | main heap MB | runner heap MB | worker heaps MB (sensor/filter/echo/web/cmd) | worker heaps committed MB | linear MB (sensor/filter/echo/web/cmd) | messages sent |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...samples.filter((_, i) => i % Math.max(1, Math.round(samples.length / 24)) === 0 || _ === samples.at(-1)).map((s) =>
-      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${KINDS.map((k) => (s.runnerKinds?.[k] ?? 0).toFixed(1)).join(' / ')} | ${s.runnerV8Mb.toFixed(1)} (${s.isolates}: ${s.isolateMb.map((mb) => mb.toFixed(1)).join(' ')}) | ${s.mainHeapMb.toFixed(1)} | ${s.runnerHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.workerCommittedMb.toFixed(1)} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
+      `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${[s.hostV8Mb, ...HOST_KINDS.map((k) => s.hostKinds[k])].map((mb) => mb.toFixed(1)).join(' / ')} | ${KINDS.map((k) => (s.runnerKinds?.[k] ?? 0).toFixed(1)).join(' / ')} | ${s.runnerV8Mb.toFixed(1)} (${s.isolates}: ${s.isolateMb.map((mb) => mb.toFixed(1)).join(' ')}) | ${s.mainHeapMb.toFixed(1)} | ${s.runnerHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.workerCommittedMb.toFixed(1)} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
     '',
-    `Slope after warm-up (least squares, MB per hour): RSS of the module ${per((s) => s.rssMb).toFixed(2)} (host process ${per((s) => s.hostRssMb).toFixed(2)}, runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the runner's V8 heap pages ${per((s) => s.runnerV8Mb).toFixed(2)}; the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; runner heap (committed) ${per((s) => s.runnerHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)} (committed ${per((s) => s.workerCommittedMb).toFixed(2)}); guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
+    `Slope after warm-up (least squares, MB per hour): RSS of the module ${per((s) => s.rssMb).toFixed(2)} (host process ${per((s) => s.hostRssMb).toFixed(2)}: V8 pages ${per((s) => s.hostV8Mb).toFixed(2)}, ${HOST_KINDS.map((k) => `${k} ${per((s) => s.hostKinds[k]).toFixed(2)}`).join(', ')}; runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the runner's V8 heap pages ${per((s) => s.runnerV8Mb).toFixed(2)}; the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; runner heap (committed) ${per((s) => s.runnerHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)} (committed ${per((s) => s.workerCommittedMb).toFixed(2)}); guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
     '',
   ];
   return lines.join('\n');
