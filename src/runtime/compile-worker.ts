@@ -13,6 +13,7 @@ import { COMPONENT_FILE, META_FILE, type CompileRequest, type CompileResponse, t
 import { isCoreModule, producers } from './binary.js';
 import type { WorkloadKind } from './protocol.js';
 import { isInterface } from '../base/index.js';
+import { toScript } from './generated-script.js';
 
 const PREVIEW1_ADAPTER = new URL('../../vendor/wasi-preview1-adapter/wasi_snapshot_preview1.command.wasm', import.meta.url);
 
@@ -41,8 +42,9 @@ async function compile(request: CompileRequest): Promise<CompiledMeta> {
   await mkdir(tmp, { recursive: true });
   for (const [file, bytes] of Object.entries(result.files)) {
     if (file.endsWith('.d.ts')) continue;
-    const target = file === 'component.js' ? COMPONENT_FILE : file;
-    const data = file.endsWith('.js') ? Buffer.from(bytes).toString('utf8').replace(JCO_DEBUG_READ, 'false') : bytes;
+    const generated = file === 'component.js';
+    const target = generated ? COMPONENT_FILE : file;
+    const data = generated ? toScript(Buffer.from(bytes).toString('utf8').replace(JCO_DEBUG_READ, 'false')) : bytes;
     await mkdir(dirname(join(tmp, target)), { recursive: true });
     await writeFile(join(tmp, target), data);
   }

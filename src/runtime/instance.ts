@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { WasmhostError, type ErrorCode } from '../errors.js';
 import type { CompiledComponent } from './compiler.js';
@@ -119,7 +118,7 @@ export class WorkloadInstance {
     const init: WorkerInit = {
       workload: config.workload,
       components: config.components.map((compiled, i) => ({
-        componentUrl: pathToFileURL(join(compiled.dir, COMPONENT_FILE)).href,
+        componentFile: join(compiled.dir, COMPONENT_FILE),
         moduleSource: moduleSourceOf(compiled, config.memoryMb),
         modules: config.modules[i],
         imports: [...compiled.meta.imports],

@@ -18,7 +18,8 @@ export type HandlerCall =
 
 /** One component a worker instantiates: the workload's own, or a graph's operator module. */
 export interface GuestComponent {
-  readonly componentUrl: string;
+  /** Its generated code (a script: generated-script.ts). */
+  readonly componentFile: string;
   /** Where the component's core modules are; the process that runs the worker compiles them (ModuleCache). */
   readonly moduleSource: ModuleSource;
   /** Those modules by the file name the generated code asks for, compiled and memory-capped: filled in by the worker's process before the init reaches it. */

@@ -4,12 +4,12 @@
  * exit) is per thread here, which is why each workload gets its own worker.
  */
 import { ioThreadHeap } from './shim-threads.js'; // first: before preview2-shim starts its I/O thread
-import { fileURLToPath } from 'node:url';
 import { addHeaps, reportHeapEvery } from './heap-report.js';
 import { paceIfExposed } from '../paced-gc.js';
 import type { CallStats, Effect, Fatal, HandlerCall, HostToWorker, WorkerInit, WorkerToHost } from '../protocol.js';
 import { EffectBuffer } from './effects.js';
 import { hostPort } from './host-port.js';
+import { loadGenerated } from '../generated-script.js';
 import { entry, type Exports } from './exports.js';
 import { hostImports } from './host-api.js';
 import { guestLog } from './guest-log.js';
@@ -68,20 +68,8 @@ function transferables(list: Effect[]): ArrayBuffer[] {
   return out;
 }
 
-type Instantiate = (get: (name: string) => WebAssembly.Module, imports: unknown, core: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance) => Exports;
-
 /** Makes a fresh instance of one of the worker's components, with extra imports (a graph node's own). */
 type Fresh = (component?: number, extra?: Record<string, unknown>) => Exports;
-
-/**
- * A compiled component's generated code (an ES module without top-level await). Through require() where
- * Node loads ES modules with it (20.19+, 22.12+): no asynchronous module job, ~10 ms less of a
- * `wasmhost run`; import() elsewhere.
- */
-async function loadGenerated(url: string): Promise<{ instantiate: Instantiate }> {
-  if ((process.features as { require_module?: boolean }).require_module) return process.getBuiltinModule('node:module').createRequire(url)(fileURLToPath(url)) as { instantiate: Instantiate };
-  return (await import(url)) as { instantiate: Instantiate };
-}
 
 /**
  * Loads the generated code and builds the sandboxed imports once; returns a function that makes a
@@ -95,7 +83,7 @@ async function prepare(): Promise<{ fresh: Fresh; shared: Record<string, unknown
   const data = init.preopens['/data'];
   if (data && init.storageQuotaBytes) enforceStorageQuota(data, init.storageQuotaBytes, (detail) => effects.refuse('storage', 'quota', detail));
   const kv = init.kvDir ? new KvStore(init.kvDir) : undefined;
-  const generated = await Promise.all(init.components.map((c) => loadGenerated(c.componentUrl)));
+  const generated = init.components.map((c) => loadGenerated<Exports>(c.componentFile));
   const outbox = init.outbox && new OutboxWriter(init.outbox.dir, init.digest, new BigInt64Array(init.outbox.counters), init.outbox.capBytes, init.outbox.fsync);
   const log = guestLog(effects);
   const http = importsHttp(init.components.flatMap((c) => c.imports)) ? await httpShim() : undefined;
@@ -108,7 +96,7 @@ async function prepare(): Promise<{ fresh: Fresh; shared: Record<string, unknown
       if (!compiled) throw new Error(`core module ${name} missing from the compile cache`);
       return compiled;
     };
-    return generated[index]!.instantiate(module, imports, (core, coreImports) => {
+    return generated[index]!(module, imports, (core, coreImports) => {
       const instance = new WebAssembly.Instance(core, keepExitCode(coreImports));
       for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
       return instance;
