@@ -2,11 +2,11 @@
 // (default 60), in local mode and in IoT Edge mode (against the emulator) side by side: two JavaScript
 // handlers (sensor ticking every 20 ms, filter subscribed to its topic), the small echo guest ticking
 // every 10 ms, an http workload under SOAK_RPS requests a second, and a command restarted by its policy.
-// Every 30 s: resident memory of the module's processes (host and runner; the floor of nine reads over four seconds,
-// from /proc), its main thread's JS heap, the runner's, each worker's JS heap (in use; all of them committed)
-// and linear memory (from /metrics), messages sent, and the runner's resident memory by kind of mapping (malloc
-// arenas, V8 heap pages, wasm linear memory, code; /proc smaps), and its V8 heap pages by their own headers and
-// isolates (/proc/<pid>/mem). Prints a table per mode and the least-squares slope
+// Every 30 s: resident memory of the module's processes (host and runner; the floor of the interval's reads, one a
+// second, and its last read, from /proc), its main thread's JS heap, the runner's, each worker's JS heap (in use;
+// all of them committed) and linear memory (from /metrics), messages sent, the host's and the runner's resident
+// memory by kind of mapping (malloc arenas, V8 heap pages, wasm linear memory, code; /proc smaps), and V8 heap
+// pages by their own headers, the runner's by isolate (/proc/<pid>/mem). Prints a table per mode and the least-squares slope
 // (MB per hour) after SOAK_WARMUP_MINUTES (default 10). SOAK_WORKLOADS=a,b runs only those (to tell which one a
 // growth follows); SOAK_WEB_GUEST=http-hello serves http with a reused instance; WASMHOST_PACED_GC and
 // MALLOC_CONF pass on to the module.
@@ -69,43 +69,52 @@ async function scrape(port) {
   };
 }
 
-/** Reads of /proc per sample, FLOOR_GAP_MS apart: the lowest is kept. */
-const FLOOR_READS = 9;
-const FLOOR_GAP_MS = 500;
+/** Time between reads of /proc within a sample's interval: the interval's lowest read is kept. */
+const FLOOR_GAP_MS = 1000;
 
 /**
- * The module's resident memory (host, runner, and the runner's by kind of mapping) read from /proc now,
- * as the lowest of FLOOR_READS reads over four seconds: an http request in flight holds a StarlingMonkey
- * instance's 4-12 MB for a few milliseconds, and the command's worker lives ~2 s of every ~3 between its
- * restarts; a single read that caught either read as a step. Growth raises the floor; neither does.
+ * The module's resident memory over one sample interval (`ms`): its lowest read, one a second, with the
+ * host's and the runner's by kind of mapping at that moment; and the last read, as a single read would
+ * see it. At a steady load resident memory moves in cycles shorter than the interval: V8 lets the host's
+ * old generation run 8 MB past its live size before it collects (every 30-60 s under the soak's
+ * traffic), an http request holds a StarlingMonkey instance's 4-12 MB for milliseconds, and the command's
+ * worker lives ~2 s of every ~3. A single read lands anywhere in those cycles, and that scatter alone
+ * moves an hour's slope by about a megabyte an hour (its standard error, printed). The floor of each
+ * interval is what the module holds between them; growth raises it.
  */
-async function residentFloor(pid) {
+async function residentFloor(pid, ms) {
+  const end = Date.now() + ms;
   let floor;
-  for (let i = 0; i < FLOOR_READS; i++) {
-    if (i) await new Promise((r) => setTimeout(r, FLOOR_GAP_MS));
+  let last;
+  for (;;) {
     const { runner, hostMb, runnerMb, allMb } = moduleRss(pid);
-    const read = { rssMb: allMb, hostRssMb: hostMb, runnerRssMb: runnerMb, runner, hostKinds: rssByKind(pid), runnerKinds: runner ? rssByKind(runner) : undefined };
-    if (!floor || read.rssMb < floor.rssMb) floor = read;
+    last = allMb;
+    // A read before the runner has started (the first seconds) is no floor of the module's.
+    const lower = !floor || (runner ? !floor.runner || allMb < floor.rssMb : !floor.runner && allMb < floor.rssMb);
+    if (lower) floor = { rssMb: allMb, hostRssMb: hostMb, runnerRssMb: runnerMb, runner, hostKinds: rssByKind(pid), runnerKinds: runner ? rssByKind(runner) : undefined };
+    if (Date.now() + FLOOR_GAP_MS > end) break;
+    await new Promise((r) => setTimeout(r, FLOOR_GAP_MS));
   }
-  // The runner's V8 heap pages by their own header (the `v8` kind above also counts jemalloc's): all, and the isolates they belong to.
+  // V8 heap pages by their own header (the runner's `v8` kind also counts jemalloc's): all, and the runner's by isolate.
   const heaps = floor.runner ? v8Heaps(floor.runner) : [];
   const hostV8Mb = v8Heaps(pid).reduce((sum, h) => sum + h.mb, 0);
-  return { ...floor, hostV8Mb, runnerV8Mb: heaps.reduce((sum, h) => sum + h.mb, 0), isolates: heaps.length, isolateMb: heaps.map((h) => h.mb) };
+  return { ...floor, rssAtMb: last, hostV8Mb, runnerV8Mb: heaps.reduce((sum, h) => sum + h.mb, 0), isolates: heaps.length, isolateMb: heaps.map((h) => h.mb) };
 }
 
 /** The runner's mappings the table shows (rssByKind), and the host's (no wasm: its guests run in the runner). */
 const KINDS = ['malloc', 'v8', 'wasm', 'code'];
 const HOST_KINDS = ['malloc', 'code', 'files', 'other'];
 
-/** Least-squares slope of y over x (x in hours): MB per hour. */
-function slope(points) {
+/** Least-squares slope of y over x (x in hours): MB per hour, and its standard error. */
+function fit(points) {
   const n = points.length;
-  if (n < 2) return NaN;
+  if (n < 3) return { slope: NaN, error: NaN };
   const mx = points.reduce((s, p) => s + p[0], 0) / n;
   const my = points.reduce((s, p) => s + p[1], 0) / n;
-  const num = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0);
-  const den = points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
-  return num / den;
+  const sxx = points.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  const slope = points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / sxx;
+  const residuals = points.reduce((s, p) => s + (p[1] - my - slope * (p[0] - mx)) ** 2, 0);
+  return { slope, error: Math.sqrt(residuals / (n - 2) / sxx) };
 }
 
 async function soak(mode) {
@@ -132,10 +141,10 @@ async function soak(mode) {
   const started = Date.now();
   try {
     while (Date.now() - started < MINUTES * 60_000) {
-      await new Promise((r) => setTimeout(r, SAMPLE_MS));
+      const resident = await residentFloor(child.pid, SAMPLE_MS);
       const sample = await scrape(metricsPort).catch(() => undefined);
       if (!sample) continue;
-      samples.push({ minute: (Date.now() - started) / 60_000, ...sample, ...(await residentFloor(child.pid)) });
+      samples.push({ minute: (Date.now() - started) / 60_000, ...sample, ...resident });
       console.error(`soak ${mode}: ${JSON.stringify(samples.at(-1))}`); // progress, for a run watched as it goes
       if (hub) hub.outputs.length = 0; // the emulator keeps every message; the bench only counts
     }
@@ -147,7 +156,11 @@ async function soak(mode) {
     rmSync(dir, { recursive: true, force: true });
   }
   const after = samples.filter((s) => s.minute >= WARMUP_MINUTES);
-  const per = (pick) => slope(after.map((s) => [s.minute / 60, pick(s)]));
+  const per = (pick) => fit(after.map((s) => [s.minute / 60, pick(s)])).slope;
+  const withError = (pick) => {
+    const { slope, error } = fit(after.map((s) => [s.minute / 60, pick(s)]));
+    return `${slope.toFixed(2)} ± ${error.toFixed(2)}`;
+  };
   const workers = (s) => Object.values(s.workerHeapMb).reduce((a, b) => a + b, 0);
   const linear = (s) => Object.values(s.linearMb).reduce((a, b) => a + b, 0);
   const lines = [
@@ -158,7 +171,7 @@ async function soak(mode) {
     ...samples.filter((_, i) => i % Math.max(1, Math.round(samples.length / 24)) === 0 || _ === samples.at(-1)).map((s) =>
       `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${[s.hostV8Mb, ...HOST_KINDS.map((k) => s.hostKinds[k])].map((mb) => mb.toFixed(1)).join(' / ')} | ${KINDS.map((k) => (s.runnerKinds?.[k] ?? 0).toFixed(1)).join(' / ')} | ${s.runnerV8Mb.toFixed(1)} (${s.isolates}: ${s.isolateMb.map((mb) => mb.toFixed(1)).join(' ')}) | ${s.mainHeapMb.toFixed(1)} | ${s.runnerHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.workerCommittedMb.toFixed(1)} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
     '',
-    `Slope after warm-up (least squares, MB per hour): RSS of the module ${per((s) => s.rssMb).toFixed(2)} (host process ${per((s) => s.hostRssMb).toFixed(2)}: V8 pages ${per((s) => s.hostV8Mb).toFixed(2)}, ${HOST_KINDS.map((k) => `${k} ${per((s) => s.hostKinds[k]).toFixed(2)}`).join(', ')}; runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the runner's V8 heap pages ${per((s) => s.runnerV8Mb).toFixed(2)}; the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; runner heap (committed) ${per((s) => s.runnerHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)} (committed ${per((s) => s.workerCommittedMb).toFixed(2)}); guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
+    `Slope after warm-up (least squares, MB per hour, ± its standard error): RSS of the module, each interval's floor, ${withError((s) => s.rssMb)}; as single reads at the intervals' ends ${withError((s) => s.rssAtMb)}. The floor by process (host process ${per((s) => s.hostRssMb).toFixed(2)}: V8 pages ${per((s) => s.hostV8Mb).toFixed(2)}, ${HOST_KINDS.map((k) => `${k} ${per((s) => s.hostKinds[k]).toFixed(2)}`).join(', ')}; runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the runner's V8 heap pages ${per((s) => s.runnerV8Mb).toFixed(2)}; the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; runner heap (committed) ${per((s) => s.runnerHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)} (committed ${per((s) => s.workerCommittedMb).toFixed(2)}); guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
     '',
   ];
   return lines.join('\n');
