@@ -1,4 +1,4 @@
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
@@ -27,6 +27,35 @@ export const EXPOSE_GC_FLAG = '--expose-gc';
 export const COMPACT_FLAG = '--compact-on-every-full-gc';
 
 export type Collect = () => void;
+
+/** Free space inside the old generation's pages past which the host's next paced collection compacts. */
+export const FRAGMENTED_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A full collection that compacts when the old generation's pages hold more than `fragmentedBytes` free
+ * (the holes earlier collections swept and V8 did not fill), else a plain one. For the host, which does
+ * not run with COMPACT_FLAG: under the SDK's traffic V8's own collections there left the freed holes in
+ * place and took new pages, ~1 MB every 30 s, until one of them chose to compact minutes later (a
+ * sawtooth of 11 MB in its resident memory, IoT Edge soak); compacting at every collection instead held
+ * its main thread 4-8 us longer a message under a telemetry burst (BENCHMARKS.md, eighth session).
+ */
+export function compactingWhenFragmented(collect: Collect, fragmentedBytes = FRAGMENTED_BYTES): Collect {
+  return () => {
+    if (oldGenerationFreeBytes() <= fragmentedBytes) return collect();
+    setFlagsFromString(COMPACT_FLAG); // process-wide, but read by V8 only inside this synchronous collection
+    try {
+      collect();
+    } finally {
+      setFlagsFromString('--no-compact-on-every-full-gc');
+    }
+  };
+}
+
+/** Bytes the old generation's pages hold free: between collections, the holes the last sweep left. */
+export function oldGenerationFreeBytes(): number {
+  const old = getHeapSpaceStatistics().find((space) => space.space_name === 'old_space');
+  return old ? old.space_size - old.space_used_size : 0;
+}
 
 /**
  * This thread's full collection: the global `gc` of a process started with EXPOSE_GC_FLAG, or else one
