@@ -126,10 +126,9 @@ describe('reads and output of a command', () => {
   }, 30_000);
 
   it('a command printing a line a second delivers each line as it prints it', async () => {
-    const started = Date.now();
     await add({ slow: { source: 'file://sleeper.wasm', args: ['4', '1000'], restartPolicy: 'never' } });
+    // Lines that waited for the command's end would arrive once it is stopped; these arrive while it runs.
     await waitFor('two lines while it runs', () => sentBy('slow').length >= 2 && status('slow')?.status === 'running', 10_000);
-    expect(Date.now() - started).toBeLessThan(4000);
     await waitFor('slow done', () => status('slow')?.status === 'stopped', 10_000);
     expect(sentBy('slow')).toHaveLength(4);
   });
@@ -139,7 +138,7 @@ describe('http clients', () => {
   it('a client sending its body a byte every 200 ms for 5 s (callTimeoutMs 1000) does not end the workload; others are served meanwhile; an oversize body gets 413', async () => {
     const port = await freePort();
     await add({ web: { source: 'file://http-echo.wasm', limits: { callTimeoutMs: 1000, memoryMb: 128 }, capabilities: { listen: { port } } } });
-    await waitFor('web running', () => status('web')?.status === 'running', 20_000);
+    await waitFor('web running', () => status('web')?.status === 'running', 60_000); // a cold compile of StarlingMonkey
     const slow = connect(port, '127.0.0.1');
     let slowAnswer = '';
     slow.on('data', (c: Buffer) => (slowAnswer += c.toString()));
@@ -153,8 +152,9 @@ describe('http clients', () => {
     expect(slowAnswer).toMatch(/^HTTP\/1\.1 200/);
     slow.destroy();
     expect(status('web')).toMatchObject({ status: 'running', restarts: 0, lastExitReason: null });
-    const big = await fetch(`http://127.0.0.1:${port}/big`, { method: 'POST', body: Buffer.alloc(17 * 1024 * 1024) }).catch((e: Error) => e);
-    if (!(big instanceof Error)) expect(big.status).toBe(413);
+    // Answered 413 once the body passes the cap; the client may still be sending then and see the connection close.
+    const big = await fetch(`http://127.0.0.1:${port}/big`, { method: 'POST', body: Buffer.alloc(17 * 1024 * 1024) }).then((r) => r.status, () => 'closed while sending');
+    expect([413, 'closed while sending']).toContain(big);
     expect((await fetch(`http://127.0.0.1:${port}/after`)).status).toBe(200);
     expect(status('web')?.restarts).toBe(0);
 
@@ -169,7 +169,7 @@ describe('http clients', () => {
     expect(refused[0]).toMatchObject({ retry: '1', text: expect.stringMatching(/busy: 64 requests wait/) });
     expect((await fetch(`http://127.0.0.1:${port}/after-burst`)).status).toBe(200);
     expect(status('web')).toMatchObject({ status: 'running', restarts: 0 });
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('storage quota', () => {
