@@ -77,7 +77,7 @@ const quiet = { effects() {}, stdout() {}, stderr() {}, ended() {} };
 /** Memory of the module (this process and any runner) and call latency, with workers placed as asked. */
 async function placementFigures(placement) {
   const dir = mkdtempSync(join(tmpdir(), 'wh-place-'));
-  const engine = new Engine(join(dir, 'compiled'), placement);
+  const engine = new Engine(join(dir, 'compiled'), { placement });
   const bytes = readFileSync(join(GUESTS, 'echo.wasm'));
   const compiled = await engine.compile(bytes, createHash('sha256').update(bytes).digest('hex'));
   await settle(1000);

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { WasmhostError } from '../errors.js';
 import { sha256Hex } from '../fetch/capped.js';
-import { Engine, type CompiledComponent } from '../runtime/index.js';
+import { Engine, KEEP_RECENT, type CompiledComponent } from '../runtime/index.js';
 import { readSettings } from '../settings.js';
 
 /** Reads a wasm file named on the command line and compiles it through the host's cache. */
@@ -14,7 +14,7 @@ export async function loadForCli(path: string): Promise<{ engine: Engine; compil
   if (info.size > settings.maxBlobBytes) throw new WasmhostError('WH_ERR_BLOB_TOO_LARGE', `${path} is larger than ${settings.maxBlobBytes} bytes`);
   const bytes = readFileSync(path);
   // The CLI runs one guest and ends: its worker is a thread of this process (no runner to start).
-  const engine = new Engine(join(settings.dataDir, 'compiled'), 'threads');
+  const engine = new Engine(join(settings.dataDir, 'compiled'), { placement: 'threads', collectAfterCompile: KEEP_RECENT });
   const compiled = await engine.compile(bytes, sha256Hex(bytes));
   return { engine, compiled };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errorText, WasmhostError } from '../errors.js';
-import { Engine, GuestFatalError, type CompiledComponent, type Effect, type HandlerCall, type WorkloadInstance } from '../runtime/index.js';
+import { Engine, GuestFatalError, KEEP_RECENT, type CompiledComponent, type Effect, type HandlerCall, type WorkloadInstance } from '../runtime/index.js';
 import { bodyValue, describeMismatch, matches } from './expect.js';
 import type { Project } from './project.js';
 
@@ -229,7 +229,7 @@ export async function testProject(project: Project): Promise<TestReport> {
   } catch {
     throw new WasmhostError('WH_ERR_CLI_USAGE', `${project.output} is not built yet: run wasmhost build`);
   }
-  const engine = new Engine(join(tmpdir(), 'wasmhost-test-compiled'), 'threads');
+  const engine = new Engine(join(tmpdir(), 'wasmhost-test-compiled'), { placement: 'threads', collectAfterCompile: KEEP_RECENT });
   const lines: string[] = [];
   let passed = 0;
   try {

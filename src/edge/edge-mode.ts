@@ -40,7 +40,7 @@ export async function startEdgeMode(settings: HostSettings, log: Logger, version
   );
   outbox.recover(); // what a crash or kill left unsent goes out first
   const operations = new Operations((): WorkloadSample[] => supervisor.samples(), undefined, tracing);
-  const engine = new Engine(join(settings.dataDir, 'compiled'), 'runner', settings.pacedGc);
+  const engine = new Engine(join(settings.dataDir, 'compiled'), { pacedGc: settings.pacedGc });
   operations.metrics.runnerMeter(() => engine.runnerStats());
   const supervisor = new Supervisor({
     onTopicPublish: (topic, msg) => broker?.publish(topic, msg),

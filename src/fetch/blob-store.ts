@@ -10,6 +10,9 @@ import { sha256Hex } from './capped.js';
  * owns this directory.
  */
 export class BlobStore {
+  /** Temporary files of puts in progress: a collection leaves them be. */
+  readonly #writing = new Set<string>();
+
   constructor(private readonly dir: string) {}
 
   path(digest: string): string {
@@ -34,21 +37,27 @@ export class BlobStore {
   async put(digest: string, bytes: Uint8Array): Promise<void> {
     const target = this.path(digest);
     await mkdir(join(this.dir, 'sha256'), { recursive: true });
-    const tmp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
-    await writeFile(tmp, bytes);
-    const fd = openSync(tmp, 'r');
+    const name = `${digest}.tmp-${randomBytes(6).toString('hex')}`;
+    const tmp = join(this.dir, 'sha256', name);
+    this.#writing.add(name);
     try {
-      fsyncSync(fd);
+      await writeFile(tmp, bytes);
+      const fd = openSync(tmp, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      await rename(tmp, target);
     } finally {
-      closeSync(fd);
+      this.#writing.delete(name);
     }
-    await rename(tmp, target);
   }
 
-  /** Removes every blob not in `keep`; returns the digests removed. */
+  /** Removes every blob not in `keep`, and what interrupted puts left; returns the digests removed. */
   async collect(keep: ReadonlySet<string>): Promise<string[]> {
     const names = await readdir(join(this.dir, 'sha256')).catch(() => [] as string[]);
-    const removed = names.filter((name) => !keep.has(name));
+    const removed = names.filter((name) => !keep.has(name) && !this.#writing.has(name));
     await Promise.all(removed.map((name) => rm(join(this.dir, 'sha256', name), { force: true })));
     return removed.filter((n) => !n.includes('.tmp-'));
   }

@@ -27,7 +27,7 @@ export interface LocalHost {
 export async function startLocalMode(settings: HostSettings, log: Logger, version: string, tracing: Tracing = NO_TRACING): Promise<LocalHost> {
   const sink = new LocalSink(join(settings.dataDir, 'outputs'));
   const operations = new Operations((): WorkloadSample[] => supervisor.samples(), undefined, tracing);
-  const engine = new Engine(join(settings.dataDir, 'compiled'), 'runner', settings.pacedGc);
+  const engine = new Engine(join(settings.dataDir, 'compiled'), { pacedGc: settings.pacedGc });
   operations.metrics.runnerMeter(() => engine.runnerStats());
   const supervisor = new Supervisor({
     onTopicPublish: (topic, msg) => broker?.publish(topic, msg),

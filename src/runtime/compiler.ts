@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WasmhostError } from '../errors.js';
 import { assertBounded, assertWasm } from './binary.js';
 import { endChild, forkChild, holdOpen } from './hold-open.js';
 import { packageVersion } from './package-root.js';
+import { collectEntries, entryName, touchEntry, type CachePolicy } from './compile-cache.js';
 import { COMPILE_FORMAT, META_FILE, type CompileRequest, type CompileResponse, type CompiledMeta } from './compile-format.js';
 
 /** A new transpiler may generate different code: its version is part of the cache key. */
@@ -25,7 +26,9 @@ export interface CompiledComponent {
 /**
  * Turns component (or preview1 module) bytes into cached transpiled output under `cacheDir`, keyed by
  * digest and toolchain. The transpiler is loaded lazily in its own worker, ended after IDLE_MS idle.
- * Concurrent requests for one digest share one compile.
+ * Concurrent requests for one digest share one compile. Nothing leaves the cache unless collected: by
+ * `collect` (the supervisor, with the digests its workloads need), or after each new entry when
+ * `collectAfterCompile` is set (the CLI and test runner, which know of no other use).
  */
 export class Compiler {
   readonly #inFlight = new Map<string, Promise<CompiledComponent>>();
@@ -34,16 +37,22 @@ export class Compiler {
   #idleTimer: NodeJS.Timeout | undefined;
   #nextId = 1;
 
-  constructor(private readonly cacheDir: string, private readonly timeoutMs = COMPILE_TIMEOUT_MS) {}
+  constructor(private readonly cacheDir: string, private readonly timeoutMs = COMPILE_TIMEOUT_MS, private readonly collectAfterCompile?: CachePolicy) {}
 
   compile(bytes: Uint8Array, digest: string): Promise<CompiledComponent> {
-    const dir = join(this.cacheDir, `${digest}-${TOOLCHAIN}`);
+    const dir = join(this.cacheDir, entryName(digest, TOOLCHAIN));
     let pending = this.#inFlight.get(dir);
     if (!pending) {
       pending = this.#compileOnce(bytes, digest, dir).finally(() => this.#inFlight.delete(dir));
       this.#inFlight.set(dir, pending);
     }
     return pending;
+  }
+
+  /** Removes the entries `policy` does not keep (never one being compiled); the names removed. */
+  collect(policy: CachePolicy): Promise<string[]> {
+    const busy = [...this.#inFlight.keys()].map((dir) => basename(dir));
+    return collectEntries(this.cacheDir, TOOLCHAIN, policy, (name) => busy.some((entry) => name.startsWith(entry)));
   }
 
   /** Ends the transpiler process now (it starts again on the next compile). */
@@ -57,11 +66,15 @@ export class Compiler {
 
   async #compileOnce(bytes: Uint8Array, digest: string, dir: string): Promise<CompiledComponent> {
     const cached = readMeta(dir);
-    if (cached) return { digest, dir, meta: cached };
+    if (cached) {
+      touchEntry(dir);
+      return { digest, dir, meta: cached };
+    }
     assertWasm(bytes);
     assertBounded(bytes);
     try {
       const meta = await this.#request(bytes, dir);
+      if (this.collectAfterCompile) void this.collect({ ...this.collectAfterCompile, keep: new Set([digest]) }).catch(() => undefined);
       return { digest, dir, meta };
     } catch (err) {
       throw new WasmhostError('WH_ERR_COMPILE_FAILED', `cannot compile the component: ${(err as Error).message}`, { cause: err });

@@ -1,5 +1,6 @@
 import { WasmhostError } from '../errors.js';
 import { Compiler, type CompiledComponent } from './compiler.js';
+import type { CachePolicy } from './compile-cache.js';
 import { moduleSourceOf, WorkloadInstance, type InstanceConfig, type InstanceListener } from './instance.js';
 import { operatorExports, type GraphPlan, type OperatorType } from '../base/index.js';
 import { setWasmFlags } from './wasm-flags.js';
@@ -16,6 +17,15 @@ export type StartOptions = Omit<InstanceConfig, 'components' | 'modules' | 'kind
  */
 export type WorkerPlacement = 'runner' | 'threads';
 
+export interface EngineOptions {
+  /** Default `runner`. */
+  readonly placement?: WorkerPlacement;
+  /** The runner's isolates pace their full collections (paced-gc.ts); default true. */
+  readonly pacedGc?: boolean;
+  /** Collect the compile cache after each new entry (for users of the cache with no supervisor). */
+  readonly collectAfterCompile?: CachePolicy;
+}
+
 /**
  * The runtime's front door (wasmtime's Engine): compiles components once per digest and starts
  * instances from them, each in a worker of its own. One per host.
@@ -24,9 +34,8 @@ export class Engine {
   readonly #compiler: Compiler;
   readonly #workers: WorkerSource;
 
-  /** `pacedGc`: the runner's isolates pace their full collections (paced-gc.ts). */
-  constructor(compiledCacheDir: string, placement: WorkerPlacement = 'runner', pacedGc = true) {
-    this.#compiler = new Compiler(compiledCacheDir);
+  constructor(compiledCacheDir: string, { placement = 'runner', pacedGc = true, collectAfterCompile }: EngineOptions = {}) {
+    this.#compiler = new Compiler(compiledCacheDir, undefined, collectAfterCompile);
     this.#workers = placement === 'runner' ? new RunnerWorkers(pacedGc) : new ThreadWorkers();
     setWasmFlags(); // this process's (the runner sets its own)
   }
@@ -34,6 +43,11 @@ export class Engine {
   /** Compiles (or finds in the disk cache) a component or preview1 module. */
   compile(bytes: Uint8Array, digest: string): Promise<CompiledComponent> {
     return this.#compiler.compile(bytes, digest);
+  }
+
+  /** Removes the compiled output `policy` does not keep; the entries removed. */
+  collectCompiled(policy: CachePolicy): Promise<string[]> {
+    return this.#compiler.collect(policy);
   }
 
   /** Starts one instance in its own worker; resolves when the guest is instantiated. */

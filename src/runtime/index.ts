@@ -1,4 +1,5 @@
-export { Engine, type StartOptions } from './engine.js';
+export { Engine, type EngineOptions, type StartOptions } from './engine.js';
+export { KEEP_RECENT, RECENT_USE_MS, type CachePolicy } from './compile-cache.js';
 export { WorkloadInstance, GuestFatalError, type InstanceListener } from './instance.js';
 export type { CompiledComponent } from './compiler.js';
 export type { CompiledMeta } from './compile-format.js';

@@ -9,6 +9,8 @@ export interface PulledGraph {
   readonly plan: GraphPlan;
   /** The graph's identity: its definition and each module's digest. */
   readonly digest: string;
+  /** The cached blobs it was made of: its artifact (when pulled) and its modules. */
+  readonly blobs: readonly string[];
 }
 
 function invalid(problems: readonly GraphProblem[]): WasmhostError {
@@ -22,8 +24,10 @@ function invalid(problems: readonly GraphProblem[]): WasmhostError {
 export async function pullGraph(spec: WorkloadSpec, fetcher: Fetcher, engine: Engine, onRetry: RetryListener): Promise<PulledGraph> {
   const graph = spec.graph!;
   let definition: GraphDefinition | undefined = graph.definition;
+  const blobs: string[] = [];
   if (!definition) {
     const blob = await fetcher.fetch(graph.artifact!, graph.sha256, onRetry);
+    blobs.push(blob.digest);
     const parsed = parseGraphYaml(blob.bytes, graph.modules);
     // An inline graph was checked with the desired document; a pulled one is checked here, as fully.
     const problems = parsed.definition ? [...parsed.problems, ...configProblems(parsed.definition, spec.config)] : parsed.problems;
@@ -38,5 +42,5 @@ export async function pullGraph(spec: WorkloadSpec, fetcher: Fetcher, engine: En
   }));
   const plan = toGraphPlan(definition, spec.config, spec.output ?? spec.name, (module) => used.indexOf(module));
   const digest = createHash('sha256').update(canonicalJson({ definition, modules: components.map((c) => c.digest) })).digest('hex');
-  return { components, plan, digest };
+  return { components, plan, digest, blobs: [...blobs, ...components.map((c) => c.digest)] };
 }

@@ -2,7 +2,7 @@ import { errorText, isWasmhostError, WasmhostError } from '../errors.js';
 import type { Fetcher } from '../fetch/index.js';
 import type { Outbox } from '../outbox/index.js';
 import type { Logger, LogRecord } from '../ops/index.js';
-import { NO_HEAP, type Engine, type GuestMessage } from '../runtime/index.js';
+import { NO_HEAP, RECENT_USE_MS, type Engine, type GuestMessage } from '../runtime/index.js';
 import { canonicalJson, diffSpecs, formatProblem, pinnedDigests, type ValidatedDesired, type WorkloadSpec } from '../spec/index.js';
 import { KeyedLock } from './keyed-lock.js';
 import { rollbackDue, type Probation } from './probation.js';
@@ -66,8 +66,10 @@ export class Supervisor {
   readonly #lock = new KeyedLock();
   /** Update candidates still starting, by name: a newer command for that name stops them. */
   readonly #candidates = new Map<string, Workload>();
-  /** Each workload's last digest that reached running: kept in the blob cache for a way back. */
-  readonly #lastGood = new Map<string, string>();
+  /** The blobs of each workload's last version that reached running: kept in the caches for a way back. */
+  readonly #lastGood = new Map<string, readonly string[]>();
+  /** Collections of the caches, one after another. */
+  #collecting: Promise<void> = Promise.resolve();
   /** Updates on probation: the version each replaced, and until when a failure means going back. */
   readonly #probation = new Map<string, Probation<Workload>>();
   /** Desired specs refused (failed to start, or rolled back), by name: not tried again until they change. */
@@ -94,7 +96,7 @@ export class Supervisor {
       listenHost: options.listenHost ?? '127.0.0.1',
       publish: (from, topic, msg) => this.publish(topic, msg, from),
       statusChanged: () => this.#onStatusChange(),
-      healthy: (name, digest) => void this.#lastGood.set(name, digest),
+      healthy: (name, blobs) => this.#healthy(name, blobs),
       failed: (workload, reason, message) => this.#onFailure(workload, reason, message),
       meter: options.meter ?? (() => NO_METER),
       now: options.now ?? Date.now,
@@ -133,8 +135,20 @@ export class Supervisor {
     return { commands: commands.map(describe), errors };
   }
 
-  /** Drops cached blobs that neither a target spec pins nor any workload last ran well with. */
-  async #collectGarbage(): Promise<void> {
+  /** A version that differs from the last good one (an unpinned source that changed) leaves garbage. */
+  #healthy(name: string, blobs: readonly string[]): void {
+    const before = this.#lastGood.get(name);
+    this.#lastGood.set(name, blobs);
+    if (before && before.join() !== blobs.join()) void this.#collectGarbage();
+  }
+
+  /** Drops cached blobs, and their compiled output, that neither a target spec pins nor any workload last ran well with. */
+  #collectGarbage(): Promise<void> {
+    this.#collecting = this.#collecting.then(() => this.#collectOnce());
+    return this.#collecting;
+  }
+
+  async #collectOnce(): Promise<void> {
     for (const name of this.#lastGood.keys()) if (!this.#workloads.has(name)) this.#lastGood.delete(name);
     for (const name of [...this.#refused.keys(), ...this.#probation.keys()]) {
       if (!this.#target.has(name)) {
@@ -142,14 +156,13 @@ export class Supervisor {
         this.#probation.delete(name);
       }
     }
-    const keep = new Set<string>(this.#lastGood.values());
+    const keep = new Set<string>([...this.#lastGood.values()].flat());
     for (const spec of this.#target.values()) for (const pin of pinnedDigests(spec)) keep.add(pin);
-    for (const w of [...this.#workloads.values(), ...this.#candidates.values()]) {
-      const digest = w.status().digest;
-      if (digest) keep.add(digest.replace(/^sha256:/, ''));
-    }
-    const removed = await this.#fetcher.collectGarbage(keep).catch(() => []);
-    if (removed.length) this.#log.info(`cache: removed ${removed.length} blob(s) no workload uses`);
+    for (const w of [...this.#workloads.values(), ...this.#candidates.values()]) for (const blob of w.blobs) keep.add(blob);
+    const blobs = await this.#fetcher.collectGarbage(keep).catch(() => []);
+    if (blobs.length) this.#log.info(`cache: removed ${blobs.length} blob(s) no workload uses`);
+    const compiled = await this.#ctx.engine.collectCompiled({ keep, unusedForMs: RECENT_USE_MS }).catch(() => []);
+    if (compiled.length) this.#log.info(`cache: removed the compiled output of ${compiled.length} component(s) no workload uses`);
   }
 
   /** One command. A newer command for a name supersedes an update of it that is still starting. */

@@ -21,8 +21,8 @@ export interface WorkloadContext extends OutputContext {
   /** The interface http workloads listen on (their port is their own, from capabilities.listen). */
   readonly listenHost: string;
   statusChanged(name: string): void;
-  /** The workload reached running with this digest: its last-known-good version, kept in the cache. */
-  healthy(name: string, digest: string): void;
+  /** The workload reached running with these blobs: its last-known-good version, kept in the cache. */
+  healthy(name: string, blobs: readonly string[]): void;
   /**
    * An instance failed and its restart policy was applied. The supervisor may decide more (a rollback
    * within an update's probation window): it then stops this Workload, which ends any restart.
@@ -59,6 +59,7 @@ export class Workload {
   #since: number;
   #instance: WorkloadInstance | undefined;
   #digest: string | null = null;
+  #blobs: readonly string[] = [];
   #kind: WorkloadKind | null = null;
   #restarts = 0;
   #lastError: string | null = null;
@@ -104,6 +105,11 @@ export class Workload {
 
   get digest(): string | null {
     return this.#digest;
+  }
+
+  /** The cached blobs the version last pulled was made of (a graph has several). */
+  get blobs(): readonly string[] {
+    return this.#blobs;
   }
 
   /** The running instance's linear memory (0 when none runs). */
@@ -272,9 +278,10 @@ export class Workload {
     // A component is pulled and compiled; a graph, its definition and every module it names.
     const pulled = spec.graph
       ? await pullGraph(spec, this.#ctx.fetcher, this.#ctx.engine, onRetry)
-      : await this.#ctx.fetcher.fetch(spec.source!, spec.sha256, onRetry).then(async (blob) => ({ digest: blob.digest, compiled: await this.#ctx.engine.compile(blob.bytes, blob.digest) }));
+      : await this.#ctx.fetcher.fetch(spec.source!, spec.sha256, onRetry).then(async (blob) => ({ digest: blob.digest, blobs: [blob.digest], compiled: await this.#ctx.engine.compile(blob.bytes, blob.digest) }));
     if (!current()) return;
     this.#digest = pulled.digest;
+    this.#blobs = pulled.blobs;
     if (this.#candidate) await this.#candidate.beforeInstance();
     if (!current()) return;
     this.#kind = 'compiled' in pulled ? (pulled.compiled.meta.kind ?? null) : 'graph';
@@ -447,7 +454,7 @@ export class Workload {
   #setState(state: WorkloadState, at = this.#ctx.now()): void {
     if (state !== this.#state) this.#since = at;
     this.#state = state;
-    if (state === 'running' && this.#digest) this.#ctx.healthy(this.name, this.#digest);
+    if (state === 'running' && this.#blobs.length) this.#ctx.healthy(this.name, this.#blobs);
     if (state === 'running' && this.#candidate) {
       this.#candidate.resolve();
       this.#candidate = undefined;

@@ -209,7 +209,7 @@ describe('runtime', () => {
     await (await start('echo')).instance.stop();
     const flags = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     expect(flags(engine.runnerStats()!.pid!)).toEqual(expect.arrayContaining(['--expose-gc', '--compact-on-every-full-gc', '--max-semi-space-size=1']));
-    const unpaced = new Engine(`${tmp.path}/compiled`, 'runner', false);
+    const unpaced = new Engine(`${tmp.path}/compiled`, { pacedGc: false });
     try {
       await (await start('echo', {}, unpaced)).instance.stop();
       expect(flags(unpaced.runnerStats()!.pid!)).not.toContain('--expose-gc');

@@ -90,16 +90,20 @@ export function captureGuestStdio(init: WorkerInit, effects: EffectBuffer, post:
  * those two streams cost a CLI run 1.4-3.5 ms of its ~75 (BENCHMARKS.md, eighth session).
  */
 export function passGuestStdioThrough(): void {
-  onGuestStdio({ write: writeFully, blockingWriteAndFlush: writeFully });
+  onGuestStdio({ write: writeBlocking, blockingWriteAndFlush: writeBlocking });
 }
 
-function writeFully(fd: number, chunk: string | Uint8Array): void {
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** All of `chunk`, as a guest's blocking write expects; a full pipe (a slow reader) is waited on, not spun on. */
+function writeBlocking(fd: number, chunk: string | Uint8Array): void {
   let bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
   while (bytes.byteLength > 0) {
     try {
       bytes = bytes.subarray(writeSync(fd, bytes));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return; // a closed pipe: the output has nowhere to go
+      Atomics.wait(pause, 0, 0, 1);
     }
   }
 }
