@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isWasmhostError, WasmhostError } from '../errors.js';
 import { BlobStore } from './blob-store.js';
@@ -43,6 +43,7 @@ export class Fetcher {
   readonly store: BlobStore;
   readonly #inFlight = new Map<string, Promise<FetchedBlob>>();
   readonly #indexFile: string;
+  #indexUpdates: Promise<void> = Promise.resolve();
 
   constructor(private readonly settings: FetchSettings) {
     this.store = new BlobStore(join(settings.dataDir, 'blobs'));
@@ -137,12 +138,22 @@ export class Fetcher {
     return this.settings.timeoutMs ?? 60_000;
   }
 
-  /** The index maps a hash of each source (never the source: it may hold a SAS token) to its last digest. */
-  async #remember(source: string, digest: string): Promise<void> {
-    const index = await this.#readIndex();
-    index[sourceKey(source)] = digest;
-    await mkdir(join(this.settings.dataDir, 'blobs'), { recursive: true });
-    await writeFile(this.#indexFile, JSON.stringify(index));
+  /**
+   * The index maps a hash of each source (never the source: it may hold a SAS token) to its last digest.
+   * Updates go one at a time (each reads, changes and replaces the whole file: concurrent pulls lost
+   * each other's entries), and the file is replaced by a rename, so a reader never sees half of it.
+   */
+  #remember(source: string, digest: string): Promise<void> {
+    const update = this.#indexUpdates.then(async () => {
+      const index = await this.#readIndex();
+      index[sourceKey(source)] = digest;
+      await mkdir(join(this.settings.dataDir, 'blobs'), { recursive: true });
+      const tmp = `${this.#indexFile}.tmp`;
+      await writeFile(tmp, JSON.stringify(index));
+      await rename(tmp, this.#indexFile);
+    });
+    this.#indexUpdates = update.catch(() => undefined);
+    return update;
   }
 
   async #lastKnown(source: string): Promise<FetchedBlob | undefined> {
@@ -152,7 +163,7 @@ export class Fetcher {
   }
 
   async #readIndex(): Promise<Record<string, string>> {
-    return readFile(this.#indexFile, 'utf8').then((t) => JSON.parse(t) as Record<string, string>, () => ({}));
+    return readFile(this.#indexFile, 'utf8').then(parseIndex, () => ({}));
   }
 }
 
@@ -161,6 +172,16 @@ function checkPin(blob: FetchedBlob, pinned: string | undefined, what: string): 
     throw new WasmhostError('WH_ERR_DIGEST_MISMATCH', `sha256 of ${redact(what)} is ${blob.digest}, expected ${pinned}`);
   }
   return blob;
+}
+
+/** A damaged index (a power cut before the rename reached the disk) is an empty one: only fallbacks are lost. */
+function parseIndex(text: string): Record<string, string> {
+  try {
+    const index = JSON.parse(text) as unknown;
+    return index && typeof index === 'object' && !Array.isArray(index) ? (index as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function sourceKey(source: string): string {

@@ -185,6 +185,17 @@ describe('availability', () => {
     expect((await offline.fetch(`oci://${registry.host}/wasm/echo:1.0`, undefined)).digest).toBe(echo.digest);
   });
 
+  it('concurrent pulls each remember their source: with the server gone, every one falls back to its last version', async () => {
+    const s = settings({ allowHttp: true, retry: { attempts: 1, baseMs: 10 } });
+    const server = await serve((req, res) => res.end(Buffer.from(guestBytes(req.url!.split('?')[0]!.slice(1)).bytes)));
+    const sources = Array.from({ length: 24 }, (_, i) => `${server.url}/${i % 2 ? 'echo' : 'trap'}?copy=${i}`);
+    const fetcher = new Fetcher(s);
+    const pulled = await Promise.all(sources.map((source) => fetcher.fetch(source, undefined)));
+    await server.close(); // the network is gone
+    const offline = new Fetcher(s);
+    for (const [i, source] of sources.entries()) expect((await offline.fetch(source, undefined)).digest).toBe(pulled[i]!.digest);
+  });
+
   it('garbage collection keeps what is referenced', async () => {
     const s = settings({ allowHttp: true });
     const server = await serve((req, res) => res.end(Buffer.from(guestBytes(req.url!.slice(1)).bytes)));
