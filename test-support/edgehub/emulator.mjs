@@ -39,6 +39,10 @@ export class EdgeHubEmulator {
   twinGets = 0;
   /** Holds each twin GET response this long (the document is the one at the time of the request). */
   twinGetDelayMs = 0;
+  /** False: reported patches are taken but never answered (an edgeHub gone quiet mid-update). */
+  answerReported = true;
+  /** Reported patches taken and left unanswered. */
+  unansweredReported = 0;
   /** @type {Record<string, any>} */
   #desired = { $version: 1 };
   /** @type {Record<string, any>} */
@@ -213,6 +217,7 @@ export class EdgeHubEmulator {
       await this.#publish(`$iothub/twin/res/200/?$rid=${rid}`, { desired: { ...desired, $version: dv }, reported: { ...reported, $version: rv } });
     } else if (topic.startsWith('$iothub/twin/PATCH/properties/reported/')) {
       const patch = JSON.parse(body);
+      if (!this.answerReported) return void this.unansweredReported++;
       this.reportedPatches.push(patch);
       merge(this.#reported, patch);
       this.#reported.$version++;
