@@ -1,4 +1,5 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { replaceFile } from '../replace-file.js';
 import type { Logger } from '../ops/index.js';
 import { isPlainObject, mergePatch, validateDesired, type ValidatedDesired } from '../spec/index.js';
 
@@ -162,10 +163,8 @@ export class DesiredState {
   }
 }
 
-async function save(file: string, version: number, desired: unknown): Promise<void> {
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, JSON.stringify({ version, desired }));
-  await rename(tmp, file);
+function save(file: string, version: number, desired: unknown): Promise<void> {
+  return replaceFile(file, JSON.stringify({ version, desired }));
 }
 
 async function loadSaved(file: string): Promise<{ version: number; desired: Record<string, unknown> } | undefined> {

@@ -1,6 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isWasmhostError, WasmhostError } from '../errors.js';
+import { replaceFile } from '../replace-file.js';
+import { isPlainObject } from '../spec/index.js';
 import { BlobStore } from './blob-store.js';
 import { sha256Hex } from './capped.js';
 import { expectOk, FetchError, readCapped, request } from './download.js';
@@ -148,9 +150,7 @@ export class Fetcher {
       const index = await this.#readIndex();
       index[sourceKey(source)] = digest;
       await mkdir(join(this.settings.dataDir, 'blobs'), { recursive: true });
-      const tmp = `${this.#indexFile}.tmp`;
-      await writeFile(tmp, JSON.stringify(index));
-      await rename(tmp, this.#indexFile);
+      await replaceFile(this.#indexFile, JSON.stringify(index));
     });
     this.#indexUpdates = update.catch(() => undefined);
     return update;
@@ -178,7 +178,7 @@ function checkPin(blob: FetchedBlob, pinned: string | undefined, what: string): 
 function parseIndex(text: string): Record<string, string> {
   try {
     const index = JSON.parse(text) as unknown;
-    return index && typeof index === 'object' && !Array.isArray(index) ? (index as Record<string, string>) : {};
+    return isPlainObject(index) ? (index as Record<string, string>) : {};
   } catch {
     return {};
   }
