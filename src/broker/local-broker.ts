@@ -6,6 +6,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import { topicMatches, type GuestMessage } from '../base/index.js';
 import type { Logger } from '../ops/index.js';
 import type { BrokerClientSpec } from '../spec/index.js';
+import { BoundedStore, STORE_LIMITS, type StoreLimits } from './bounded-store.js';
 import { Pacer } from './pacer.js';
 
 /** Client identity for the log and metrics: its user name, or `anonymous`. */
@@ -24,12 +25,14 @@ export interface BrokerOptions {
   /** A client published on a local topic: deliver it to the subscribed workloads. */
   readonly toWorkloads: (topic: string, msg: GuestMessage) => void;
   readonly meter?: BrokerMeter;
+  /** What clients can make the broker keep (STORE_LIMITS unless a test needs smaller). */
+  readonly limits?: StoreLimits;
 }
 
 /** What the broker tells operations (metrics). */
 export interface BrokerMeter {
   message(client: string, direction: 'in' | 'out'): void;
-  dropped(client: string, reason: 'refused' | 'slow-subscriber' | 'too-large'): void;
+  dropped(client: string, reason: 'refused' | 'slow-subscriber' | 'too-large' | 'not-retained' | 'not-kept'): void;
 }
 
 export interface BrokerClientStatus {
@@ -63,24 +66,48 @@ export class LocalBroker {
   readonly #options: BrokerOptions;
   #clients: ReadonlyMap<string, BrokerClientSpec> = new Map();
   readonly #sessions = new WeakMap<Client, Session>();
+  /** Filters each client was allowed (and has not unsubscribed), to bound how many it holds. */
+  readonly #subscriptions = new WeakMap<Client, Set<string>>();
   readonly #connected = new Set<Client>();
   readonly #servers: Array<TcpServer | HttpServer> = [];
   #wss: WebSocketServer | undefined;
   readonly #allClients: Pacer;
+  readonly #store: BoundedStore;
+  readonly #limits: StoreLimits;
+  /** Messages not kept for a client so far (logged at the first and every thousandth). */
+  #notKept = 0;
 
   private constructor(aedes: Aedes, options: BrokerOptions) {
     this.#aedes = aedes;
     this.#options = options;
     this.#allClients = new Pacer(options.totalRate);
+    this.#limits = options.limits ?? STORE_LIMITS;
+    this.#store = new BoundedStore(aedes, this.#limits, {
+      nameOf: (client) => this.#sessions.get(client)?.name ?? ANONYMOUS,
+      notKept: (name, clientId) => {
+        options.meter?.dropped(name, 'not-kept');
+        if (this.#notKept++ % 1000 === 0) options.log.warn(`broker: a message was not kept for client ${name} (id ${JSON.stringify(clientId.slice(0, 64))}): it holds as many unacknowledged or queued messages as the broker keeps for one client (${this.#notKept} so far)`);
+      },
+      sessionEnded: (name, clientId, why) => options.log.info(`broker: the stored session of client ${name} (id ${JSON.stringify(clientId.slice(0, 64))}) ended: ${why === 'expired' ? 'disconnected for longer than sessions are kept' : 'too many sessions are stored'}`),
+    });
     aedes.preConnect = (_client, _packet, done) => done(null, this.#connected.size < options.maxClients);
     aedes.authenticate = (client, username, password, done) => this.#authenticate(client, username, password, done);
     aedes.authorizePublish = (client, packet, done) => {
       const refused = this.#mayPublish(client, packet);
+      if (!refused && client) this.#noteNotRetained(client, packet);
       const holdMs = client ? this.#holdMs(client) : 0; // refused publishes too: a flood of them costs the same
       if (holdMs > 0) setTimeout(() => done(refused), holdMs);
       else done(refused);
     };
-    aedes.authorizeSubscribe = (client, sub, done) => done(null, this.#maySubscribe(client, sub.topic) ? sub : null);
+    aedes.authorizeSubscribe = (client, sub, done) => {
+      if (!this.#maySubscribe(client, sub.topic) || !this.#holds(client, sub.topic)) return done(null, null);
+      this.#store.granted(sub);
+      done(null, sub);
+    };
+    aedes.on('unsubscribe', (filters, client) => {
+      const held = this.#subscriptions.get(client);
+      for (const filter of filters) held?.delete(filter);
+    });
     aedes.authorizeForward = (client, packet) => {
       const session = this.#sessions.get(client);
       if (session) {
@@ -102,6 +129,7 @@ export class LocalBroker {
   }
 
   static async start(options: BrokerOptions): Promise<LocalBroker> {
+    const limits = options.limits ?? STORE_LIMITS;
     const aedes = await Aedes.createBroker({
       maximumPacketSize: options.maxPacketBytes,
       // A subscriber that stops reading is disconnected after drainTimeout; until then deliveries to the
@@ -110,8 +138,9 @@ export class LocalBroker {
       drainTimeout: 5000,
       concurrency: 1000,
       connectTimeout: 10_000,
-      sessionExpiryIntervalLimit: 3600,
-      pendingSessionsLimit: 1000,
+      // MQTT 5 sessions: as long and as many as the store keeps 3.1.1 ones.
+      sessionExpiryIntervalLimit: limits.storedSessionMs / 1000,
+      pendingSessionsLimit: limits.storedSessions,
       heartbeatInterval: 60_000,
       maxTopicLevels: 32,
     });
@@ -178,7 +207,13 @@ export class LocalBroker {
     return this.#connected.size;
   }
 
+  /** Bytes kept for clients: retained messages, and messages queued or awaiting acknowledgement. */
+  get storedBytes(): { readonly retained: number; readonly kept: number } {
+    return this.#store.bytes;
+  }
+
   async close(): Promise<void> {
+    this.#store.close();
     this.#wss?.close();
     for (const server of this.#servers) (server as TcpServer).close();
     await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
@@ -250,6 +285,28 @@ export class LocalBroker {
     if (packet.topic.startsWith('$')) return refuse('topics starting with $ are the broker\'s own');
     if (name !== ANONYMOUS && !this.#clients.get(name)?.publish.some((filter) => topicMatches(filter, packet.topic))) return refuse('outside its publish rights');
     return null;
+  }
+
+  /** A retained publish the store will deliver but not keep is counted against its client. */
+  #noteNotRetained(client: Client, packet: PublishPacket): void {
+    const payloadBytes = Buffer.byteLength(packet.payload ?? '');
+    if (!packet.retain || payloadBytes === 0 || this.#store.retains(packet.topic, payloadBytes + Buffer.byteLength(packet.topic))) return;
+    const name = this.#sessions.get(client)?.name ?? ANONYMOUS;
+    this.#options.meter?.dropped(name, 'not-retained');
+    this.#options.log.debug(`broker: retained publish by ${name} on ${packet.topic.slice(0, 128)} delivered but not kept: the broker keeps ${this.#limits.retainedTopics} retained topics, ${this.#limits.retainedBytes} bytes`);
+  }
+
+  /** Counts `filter` among the client's subscriptions, if it may hold one more (and one that long). */
+  #holds(client: Client, filter: string): boolean {
+    let held = this.#subscriptions.get(client);
+    if (!held) this.#subscriptions.set(client, (held = new Set()));
+    if (held.has(filter)) return true;
+    if (held.size >= this.#limits.subscriptionsPerClient || Buffer.byteLength(filter) > this.#limits.filterBytes) {
+      this.#options.log.debug(`broker: subscription of ${this.#sessions.get(client)?.name ?? ANONYMOUS} to ${filter.slice(0, 128)} refused: a client holds at most ${this.#limits.subscriptionsPerClient} subscriptions of up to ${this.#limits.filterBytes} bytes`);
+      return false;
+    }
+    held.add(filter);
+    return true;
   }
 
   #maySubscribe(client: Client, filter: string): boolean {

@@ -22,7 +22,7 @@ export async function startLocalBroker(settings: HostSettings, host: string, log
     clientRate: settings.mqttClientRate,
     totalRate: settings.mqttTotalRate,
     toWorkloads,
-    meter: metrics.brokerMeter(() => broker?.connectedClients ?? 0),
+    meter: metrics.brokerMeter(() => broker?.connectedClients ?? 0, () => broker?.storedBytes),
   });
   await broker.listen(settings.mqttPort, settings.mqttWsPort, host);
   return broker;

@@ -112,11 +112,19 @@ export class HostMetrics {
     gauge('outbox_unsent_bytes', 'Durable telemetry written and not yet acknowledged by edgeHub', (s) => s.outboxUnsentBytes);
   }
 
-  /** The local broker's series: clients connected (read at scrape time), messages in and out and drops, by client. */
-  brokerMeter(connected: () => number): { message(client: string, direction: 'in' | 'out'): void; dropped(client: string, reason: string): void } {
+  /** The local broker's series: clients connected and bytes it keeps (read at scrape time), messages in and out and drops, by client. */
+  brokerMeter(connected: () => number, stored: () => { readonly retained: number; readonly kept: number } | undefined): { message(client: string, direction: 'in' | 'out'): void; dropped(client: string, reason: string): void } {
     new Gauge({ name: 'wasmhost_broker_clients_connected', help: 'MQTT clients connected to the local broker', registers: [this.registry], collect() { this.set(connected()); } });
+    new Gauge({
+      name: 'wasmhost_broker_stored_bytes', help: 'Bytes the local broker keeps for clients: retained messages (retained), and messages queued or awaiting acknowledgement for a client (kept)', labelNames: ['kind'] as const, registers: [this.registry],
+      collect() {
+        const bytes = stored();
+        this.set({ kind: 'retained' }, bytes?.retained ?? 0);
+        this.set({ kind: 'kept' }, bytes?.kept ?? 0);
+      },
+    });
     const messages = new Counter({ name: 'wasmhost_broker_messages_total', help: 'Messages local-broker clients published (in) and were sent (out)', labelNames: ['client', 'direction'] as const, registers: [this.registry] });
-    const dropped = new Counter({ name: 'wasmhost_broker_messages_dropped_total', help: 'Messages the local broker refused or dropped, by client and reason (refused, slow-subscriber, too-large)', labelNames: ['client', 'reason'] as const, registers: [this.registry] });
+    const dropped = new Counter({ name: 'wasmhost_broker_messages_dropped_total', help: 'Messages the local broker refused or dropped, by client and reason (refused, slow-subscriber, too-large; not-retained: delivered but not kept as retained; not-kept: not kept for a client that holds as many as the broker keeps for one)', labelNames: ['client', 'reason'] as const, registers: [this.registry] });
     return {
       message: (client, direction) => messages.inc({ client, direction }),
       dropped: (client, reason) => dropped.inc({ client, reason }),
