@@ -8,6 +8,7 @@ import type { Logger } from '../ops/index.js';
 import type { BrokerClientSpec } from '../spec/index.js';
 import { BoundedStore, STORE_LIMITS, type StoreLimits } from './bounded-store.js';
 import { Pacer } from './pacer.js';
+import { boundServer } from '../bounded-server.js';
 
 /** Client identity for the log and metrics: its user name, or `anonymous`. */
 const ANONYMOUS = 'anonymous';
@@ -151,11 +152,11 @@ export class LocalBroker {
   async listen(tcpPort: number, wsPort: number, host: string): Promise<{ tcp?: number; ws?: number }> {
     const bound: { tcp?: number; ws?: number } = {};
     if (tcpPort) {
-      const server = createTcpServer((socket) => this.#aedes.handle(socket));
+      const server = boundServer(createTcpServer((socket) => this.#aedes.handle(socket)), this.#maxSockets());
       bound.tcp = await this.#bind(server, tcpPort, host, 'MQTT');
     }
     if (wsPort) {
-      const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'));
+      const http = boundServer(createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n')), this.#maxSockets());
       bound.ws = await this.#bind(http, wsPort, host, 'MQTT over WebSocket');
       // Attached once the port is ours: ws re-emits its server's errors, and one with no listener would end the host.
       if (bound.ws !== undefined) {
@@ -217,6 +218,11 @@ export class LocalBroker {
     this.#wss?.close();
     for (const server of this.#servers) (server as TcpServer).close();
     await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
+  }
+
+  /** Sockets one port holds: the clients, and as many again still connecting (each has connectTimeout to send CONNECT). */
+  #maxSockets(): number {
+    return this.#options.maxClients * 2;
   }
 
   async #bind(server: TcpServer | HttpServer, port: number, host: string, what: string): Promise<number | undefined> {

@@ -3,8 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { dispatchMethod, MAX_METHOD_PAYLOAD_BYTES, type MethodResponse } from '../methods/index.js';
 import type { GuestMessage } from '../base/index.js';
 import type { Supervisor } from '../supervisor/index.js';
+import { boundServer } from '../bounded-server.js';
 
 type Handlers = Parameters<typeof dispatchMethod>[0];
+
+/** Operators' tools and scripts, not a crowd: each connection may hold a method payload in memory. */
+const MAX_CONNECTIONS = 64;
 
 /** Host headers a request to 127.0.0.1 can honestly carry; anything else is DNS rebinding or a proxy. */
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
@@ -19,14 +23,12 @@ const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
  * refused with 403 or 415. Every malformed request gets a 4xx; nothing a client sends escapes the handler.
  */
 export async function startAdminServer(port: number, handlers: Handlers, supervisor: Supervisor): Promise<Server & { port: number }> {
-  const server = createServer((req, res) => {
+  const server = boundServer(createServer((req, res) => {
     handle(req, handlers, supervisor).then(
       (response) => reply(res, response),
       (err: Error) => reply(res, { status: 500, payload: { message: err.message } }),
     );
-  });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  }), MAX_CONNECTIONS);
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
   return Object.assign(server, { port: (server.address() as AddressInfo).port });
 }

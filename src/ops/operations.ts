@@ -4,6 +4,10 @@ import type { WorkloadMeter, WorkloadSample } from '../base/index.js';
 import type { Logger } from './logger.js';
 import { HostMetrics, hostLabels, type HostLabels } from './metrics.js';
 import { NO_TRACING, type Tracing } from './open-telemetry.js';
+import { boundServer } from '../bounded-server.js';
+
+/** Scrapers and probes, a handful at a time. */
+const MAX_CONNECTIONS = 64;
 
 /** What `/health` answers: liveness of the host, not of any one workload (a failed guest is no reason to restart the module). */
 export interface HealthReport {
@@ -38,7 +42,7 @@ export class Operations {
    */
   async listen(port: number, host: string, log: Logger): Promise<number | undefined> {
     if (port === 0) return undefined;
-    const server = createServer((req, res) => {
+    const server = boundServer(createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
       if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET' }).end();
       if (path === '/metrics') {
@@ -52,7 +56,7 @@ export class Operations {
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('GET /metrics or /health\n');
       }
-    });
+    }), MAX_CONNECTIONS);
     try {
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
     } catch (err) {

@@ -1,8 +1,7 @@
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { boundServer } from '../bounded-server.js';
 
 /** A client must send its request head within this, and the whole request within REQUEST_MS (408 otherwise). */
-const HEADERS_MS = 10_000;
-const REQUEST_MS = 30_000;
 /** Request and response bodies are held whole here (so no client's pace reaches the guest): capped. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /**
@@ -35,11 +34,8 @@ export class HttpFront {
   }
 
   static async listen(port: number, host: string, upstreamPort: number): Promise<HttpFront> {
-    const server = createServer();
+    const server = boundServer(createServer(), MAX_CONNECTIONS);
     const front = new HttpFront(server, upstreamPort);
-    server.headersTimeout = HEADERS_MS;
-    server.requestTimeout = REQUEST_MS;
-    server.maxConnections = MAX_CONNECTIONS;
     server.on('request', (req, res) => void front.#serve(req, res));
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));
     return front;

@@ -8,7 +8,7 @@ const SRC = join(ROOT, 'src');
 /** Folders by layer: a folder may import its own layer and those below it, never above. */
 const LAYERS: ReadonlyArray<readonly string[]> = [
   ['base'],
-  ['errors.ts', 'durable-write.ts', 'replace-file.ts'],
+  ['errors.ts', 'durable-write.ts', 'replace-file.ts', 'bounded-server.ts'],
   ['spec', 'ops'],
   ['fetch', 'runtime', 'outbox', 'desired', 'settings.ts', 'broker'],
   ['supervisor'],

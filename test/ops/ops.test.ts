@@ -1,5 +1,6 @@
 import { formatLine, parseLogLevel, createLogger, LogRing, Operations } from '../../dist/ops/index.js';
-import { freePort, parseExposition, sampleValue } from '../helpers.js';
+import { connect, type Socket } from 'node:net';
+import { freePort, parseExposition, sampleValue, waitFor } from '../helpers.js';
 
 describe('logger', () => {
   it('writes edgeAgent lines: syslog severity, UTC time, level tag', () => {
@@ -47,6 +48,24 @@ describe('Operations (metrics and health endpoint)', () => {
     ops.stopping();
     expect(await health()).toEqual([503, expect.objectContaining({ status: 'stopping' })]);
     workloads = [];
+    await ops.close();
+  });
+
+  it('holds at most 64 connections: a crowd of idle sockets cannot take the host\'s descriptors, and it serves again once they go', async () => {
+    const ops = new Operations(() => [], labels);
+    const port = await freePort();
+    await ops.listen(port, '127.0.0.1', createLogger('error', () => undefined));
+    const sockets = await Promise.all(Array.from({ length: 100 }, () => new Promise<Socket>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(socket));
+      socket.on('error', () => undefined);
+    })));
+    const closedAtOnce = sockets.map((s) => new Promise<boolean>((r) => {
+      s.once('close', () => r(true));
+      setTimeout(() => r(false), 2000);
+    }));
+    expect((await Promise.all(closedAtOnce)).filter(Boolean)).toHaveLength(36);
+    for (const s of sockets) s.destroy();
+    await waitFor('serving again', () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false));
     await ops.close();
   });
 
