@@ -2,7 +2,9 @@
 // through its public surfaces: the desired file, its http, MQTT and metrics ports. Five healthy echo
 // workloads tick every 100 ms; first alone (calm), then beside workloads that loop, trap, grow memory
 // and tables, flood telemetry and stderr, an http workload under slow and oversize clients, and MQTT
-// clients publishing as fast as they can. Then the hostile ones are removed (after). Per phase: the
+// clients publishing as fast as they can, and MQTT clients trying to make the broker keep what they send
+// (retained messages on ever new topics, stored sessions under ever new client ids, each subscribed at
+// QoS 1 to what the others publish). Then the hostile ones are removed (after). Per phase: the
 // healthy workloads' messages per second, /health latency, the module's resident memory, runner crashes.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,8 +21,8 @@ import { median, owned, report, settle } from './stats.mjs';
 const ROOT = new URL('..', import.meta.url).pathname;
 const PHASE_MS = Number(process.env.HOSTILE_PHASE_SECONDS ?? 60) * 1000;
 const HEALTHY = ['h0', 'h1', 'h2', 'h3', 'h4'];
-// HOSTILE_PARTS=workloads,http,mqtt (the default: all) picks which of them run, to tell whose harm is whose.
-const PARTS = (process.env.HOSTILE_PARTS ?? 'workloads,http,mqtt').split(',');
+// HOSTILE_PARTS=workloads,http,mqtt,hoard (the default: all) picks which of them run, to tell whose harm is whose.
+const PARTS = (process.env.HOSTILE_PARTS ?? 'workloads,http,mqtt,hoard').split(',');
 const GUESTS = ['echo', 'loop', 'trap', 'grow', 'table-grow', 'flood', 'stderr-flood', 'http-echo'];
 
 function desired(webPort, hostile) {
@@ -83,6 +85,40 @@ async function floodMqtt(port) {
   };
 }
 
+/**
+ * Clients making the broker keep things: 64 KB retained messages, each on a new topic, published at
+ * QoS 1 back to back, while a new client id every 50 ms subscribes to them at QoS 1 without a clean
+ * session and leaves, so that every later publish is queued for every stored session.
+ */
+async function hoardMqtt(port) {
+  const url = `mqtt://127.0.0.1:${port}`;
+  const publisher = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  publisher.on('error', () => undefined);
+  const payload = Buffer.alloc(64 * 1024, 'h');
+  let stopped = false;
+  let topic = 0;
+  const publish = () => {
+    if (stopped || !publisher.connected) return;
+    publisher.publishAsync(`hoard/${topic++}`, payload, { qos: 1, retain: true }).then(publish, () => undefined);
+  };
+  publish();
+  let id = 0;
+  const sessions = setInterval(() => {
+    mqtt.connectAsync(url, { reconnectPeriod: 0, clean: false, clientId: `hoarder-${id++}` })
+      .then(async (c) => {
+        c.on('error', () => undefined);
+        await c.subscribeAsync('hoard/#', { qos: 1 });
+        await c.endAsync(true);
+      })
+      .catch(() => undefined);
+  }, 50);
+  return async () => {
+    stopped = true;
+    clearInterval(sessions);
+    await publisher.endAsync(true).catch(() => undefined);
+  };
+}
+
 /** One phase: healthy messages per second, /health latency and the module's peak resident memory. */
 async function measure(child, metricsPort, ms) {
   const read = await metricReader(metricsPort);
@@ -133,12 +169,14 @@ export async function hostileBench() {
     await settle(5000);
     const stopHttp = PARTS.includes('http') ? attackHttp(webPort) : () => undefined;
     const stopMqtt = PARTS.includes('mqtt') ? await floodMqtt(mqttPort) : async () => undefined;
+    const stopHoard = PARTS.includes('hoard') ? await hoardMqtt(mqttPort) : async () => undefined;
     let hostile;
     try {
       hostile = await measure(child, metricsPort, PHASE_MS);
     } finally {
       stopHttp();
       await stopMqtt();
+      await stopHoard();
     }
     writeFileSync(desiredFile, desired(webPort, false));
     await settle(20_000);
