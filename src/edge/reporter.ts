@@ -12,7 +12,8 @@ export class Reporter {
   #link: ModuleLink | undefined;
   #acknowledged: Record<string, unknown> = {};
   #timer: NodeJS.Timeout | undefined;
-  #inFlight: Promise<void> | undefined;
+  /** The update awaiting its answer, and the link it went out on. */
+  #inFlight: { link: ModuleLink; answered: Promise<void> } | undefined;
 
   constructor(
     private readonly build: () => ReportedDocument,
@@ -41,20 +42,27 @@ export class Reporter {
 
   /** Sends what changed now (also used at shutdown). */
   async flush(): Promise<void> {
-    await this.#inFlight;
+    // One update at a time on a link. An update that went out on a link since replaced (edgeHub
+    // restarted before answering) is not waited for: its answer may never come before its timeout.
+    while (this.#inFlight && this.#inFlight.link === this.#link) await this.#inFlight.answered;
     const link = this.#link;
     if (!link) return;
     const doc = fitReported(this.build());
     const patch = reportedPatch(this.#acknowledged, doc);
     if (!patch) return;
-    this.#inFlight = link.updateReported(patch).then(
-      () => void (this.#acknowledged = doc),
-      (err: Error) => {
-        this.log.warn(`reported properties update failed: ${err.message}`);
-        this.schedule();
-      },
-    );
-    await this.#inFlight;
+    const flight = {
+      link,
+      answered: link.updateReported(patch).then(
+        () => void (this.#link === link && (this.#acknowledged = doc)),
+        (err: Error) => {
+          this.log.warn(`reported properties update failed: ${err.message}`);
+          this.schedule();
+        },
+      ),
+    };
+    this.#inFlight = flight;
+    await flight.answered;
+    if (this.#inFlight === flight) this.#inFlight = undefined;
   }
 }
 

@@ -184,6 +184,19 @@ describe('IoT Edge mode', () => {
     expect(logs).toMatch(/edgeHub link replaced: disconnected/);
   }, 70_000);
 
+  it('an update edgeHub left unanswered before it restarted does not hold up reporting on the new link', async () => {
+    const unanswered = hub.unansweredReported;
+    hub.answerReported = false;
+    await hub.patchDesired({ workloads: { delta: workload() } });
+    await waitFor('an update left unanswered', () => hub.unansweredReported > unanswered, 20_000);
+    await hub.stop();
+    hub.answerReported = true;
+    await hub.listen();
+    const version = await hub.patchDesired({ workloads: { delta: null } });
+    // The unanswered update times out 30 s after it went out; until the fix, the new link waited for that.
+    await waitFor('reported on the new link', () => hub.reported.host?.appliedDesiredVersion === version && !('delta' in reportedWorkloads()), 15_000);
+  }, 40_000);
+
   it('stops cleanly on SIGTERM with exit code 0', async () => {
     module.kill('SIGTERM');
     expect(await new Promise((r) => module.once('exit', r))).toBe(0);
