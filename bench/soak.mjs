@@ -54,12 +54,16 @@ function workloads(spec, webPort) {
   return ONLY ? Object.fromEntries(Object.entries(all).filter(([name]) => ONLY.includes(name))) : all;
 }
 
+const HOST_SPACES = ['new', 'old', 'code', 'large_object'];
+
 async function scrape(port) {
   const read = await metricReader(port);
   const value = (name, workload) => read(name, workload ? { workload } : {});
   const names = ['sensor', 'filter', 'echo', 'web', 'cmd'];
   return {
     mainHeapMb: value('wasmhost_nodejs_heap_size_used_bytes') / 1048576,
+    // The host's V8 spaces, committed: young-generation resizing and old-space growth look alike in its pages.
+    hostSpaceMb: Object.fromEntries(HOST_SPACES.map((space) => [space, read('wasmhost_nodejs_heap_space_size_total_bytes', { space }) / 1048576])),
     workerHeapMb: Object.fromEntries(names.map((n) => [n, value('wasmhost_workload_heap_bytes', n) / 1048576])),
     // Committed: in use plus what V8 keeps free or fragmented; its own pages of the process's memory.
     workerCommittedMb: names.reduce((sum, n) => sum + value('wasmhost_workload_heap_committed_bytes', n), 0) / 1048576,
@@ -171,7 +175,7 @@ async function soak(mode) {
     ...samples.filter((_, i) => i % Math.max(1, Math.round(samples.length / 24)) === 0 || _ === samples.at(-1)).map((s) =>
       `| ${s.minute.toFixed(1)} | ${s.rssMb.toFixed(1)} | ${s.hostRssMb.toFixed(1)} / ${s.runnerRssMb.toFixed(1)} | ${[s.hostV8Mb, ...HOST_KINDS.map((k) => s.hostKinds[k])].map((mb) => mb.toFixed(1)).join(' / ')} | ${KINDS.map((k) => (s.runnerKinds?.[k] ?? 0).toFixed(1)).join(' / ')} | ${s.runnerV8Mb.toFixed(1)} (${s.isolates}: ${s.isolateMb.map((mb) => mb.toFixed(1)).join(' ')}) | ${s.mainHeapMb.toFixed(1)} | ${s.runnerHeapMb.toFixed(1)} | ${Object.values(s.workerHeapMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.workerCommittedMb.toFixed(1)} | ${Object.values(s.linearMb).map((v) => v.toFixed(1)).join(' / ')} | ${s.sent} |`),
     '',
-    `Slope after warm-up (least squares, MB per hour, ± its standard error): RSS of the module, each interval's floor, ${withError((s) => s.rssMb)}; as single reads at the intervals' ends ${withError((s) => s.rssAtMb)}. The floor by process (host process ${per((s) => s.hostRssMb).toFixed(2)}: V8 pages ${per((s) => s.hostV8Mb).toFixed(2)}, ${HOST_KINDS.map((k) => `${k} ${per((s) => s.hostKinds[k]).toFixed(2)}`).join(', ')}; runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the runner's V8 heap pages ${per((s) => s.runnerV8Mb).toFixed(2)}; the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; runner heap (committed) ${per((s) => s.runnerHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)} (committed ${per((s) => s.workerCommittedMb).toFixed(2)}); guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
+    `Slope after warm-up (least squares, MB per hour, ± its standard error): RSS of the module, each interval's floor, ${withError((s) => s.rssMb)}; as single reads at the intervals' ends ${withError((s) => s.rssAtMb)}. The floor by process (host process ${per((s) => s.hostRssMb).toFixed(2)}: V8 pages ${per((s) => s.hostV8Mb).toFixed(2)}, ${HOST_KINDS.map((k) => `${k} ${per((s) => s.hostKinds[k]).toFixed(2)}`).join(', ')}; runner ${per((s) => s.runnerRssMb).toFixed(2)}: ${KINDS.map((k) => `${k} ${per((s) => s.runnerKinds?.[k] ?? 0).toFixed(2)}`).join(', ')}); the runner's V8 heap pages ${per((s) => s.runnerV8Mb).toFixed(2)}; the host's part (RSS less the guests' linear memory) ${per((s) => s.rssMb - linear(s)).toFixed(2)}; the host's V8 spaces (committed) ${HOST_SPACES.map((space) => `${space} ${per((s) => s.hostSpaceMb[space]).toFixed(2)}`).join(', ')}; main heap ${per((s) => s.mainHeapMb).toFixed(2)}; runner heap (committed) ${per((s) => s.runnerHeapMb).toFixed(2)}; worker heaps together ${per(workers).toFixed(2)} (committed ${per((s) => s.workerCommittedMb).toFixed(2)}); guests' linear memory together ${per(linear).toFixed(2)} (${Object.keys(samples[0]?.linearMb ?? {}).map((n) => `${n} ${per((s) => s.linearMb[n]).toFixed(2)}`).join(', ')}).`,
     '',
   ];
   return lines.join('\n');
