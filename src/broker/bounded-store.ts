@@ -115,11 +115,12 @@ export class BoundedStore {
     this.#granted.add(subscription);
   }
 
-  /** Whether a retained message of `bytes` (payload and topic) on `topic` is kept. */
-  retains(topic: string, bytes: number): boolean {
-    const before = this.#retained.get(topic);
+  /** Whether a retained publish is honoured: one without a payload always (it clears its topic), one with if it fits. */
+  retains(packet: StoredPacket): boolean {
+    if (Buffer.byteLength(packet.payload ?? '') === 0) return true;
+    const before = this.#retained.get(packet.topic);
     const fits = before !== undefined || this.#retained.size < this.#limits.retainedTopics;
-    return fits && this.#retainedBytes - (before ?? 0) + bytes <= this.#limits.retainedBytes;
+    return fits && this.#retainedBytes - (before ?? 0) + sizeOf(packet) <= this.#limits.retainedBytes;
   }
 
   /** Bytes kept now: retained messages, and messages kept for clients. */
@@ -153,9 +154,10 @@ export class BoundedStore {
         return inner.incomingStorePacket(client, packet);
       },
       incomingDelPacket: (client, packet) => {
-        const bytes = packet.messageId === undefined ? undefined : this.#kept.get(client.id)?.incoming.get(packet.messageId);
+        const incoming = this.#kept.get(client.id)?.incoming;
+        const bytes = packet.messageId === undefined ? undefined : incoming?.get(packet.messageId);
         if (bytes !== undefined) {
-          this.#kept.get(client.id)!.incoming.delete(packet.messageId!);
+          incoming!.delete(packet.messageId!);
           this.#release(client.id, bytes);
         }
         return inner.incomingDelPacket(client, packet);
@@ -167,7 +169,7 @@ export class BoundedStore {
   #storeRetained(packet: StoredPacket): Promise<void> {
     const before = this.#retained.get(packet.topic);
     const size = sizeOf(packet);
-    if (Buffer.byteLength(packet.payload ?? '') > 0 && this.retains(packet.topic, size)) {
+    if (Buffer.byteLength(packet.payload ?? '') > 0 && this.retains(packet)) {
       this.#retained.set(packet.topic, size);
       this.#retainedBytes += size - (before ?? 0);
       return this.#inner.storeRetained(packet);

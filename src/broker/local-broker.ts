@@ -78,11 +78,11 @@ export class LocalBroker {
   /** Messages not kept for a client so far (logged at the first and every thousandth). */
   #notKept = 0;
 
-  private constructor(aedes: Aedes, options: BrokerOptions) {
+  private constructor(aedes: Aedes, options: BrokerOptions, limits: StoreLimits) {
     this.#aedes = aedes;
     this.#options = options;
     this.#allClients = new Pacer(options.totalRate);
-    this.#limits = options.limits ?? STORE_LIMITS;
+    this.#limits = limits;
     this.#store = new BoundedStore(aedes, this.#limits, {
       nameOf: (client) => this.#sessions.get(client)?.name ?? ANONYMOUS,
       notKept: (name, clientId) => {
@@ -145,7 +145,7 @@ export class LocalBroker {
       heartbeatInterval: 60_000,
       maxTopicLevels: 32,
     });
-    return new LocalBroker(aedes, options);
+    return new LocalBroker(aedes, options, limits);
   }
 
   /** Listens for MQTT on `tcpPort` and MQTT over WebSocket (`/mqtt`) on `wsPort`; 0 leaves one off. A port in use is logged, not fatal. */
@@ -295,8 +295,7 @@ export class LocalBroker {
 
   /** A retained publish the store will deliver but not keep is counted against its client. */
   #noteNotRetained(client: Client, packet: PublishPacket): void {
-    const payloadBytes = Buffer.byteLength(packet.payload ?? '');
-    if (!packet.retain || payloadBytes === 0 || this.#store.retains(packet.topic, payloadBytes + Buffer.byteLength(packet.topic))) return;
+    if (!packet.retain || this.#store.retains(packet)) return;
     const name = this.#sessions.get(client)?.name ?? ANONYMOUS;
     this.#options.meter?.dropped(name, 'not-retained');
     this.#options.log.debug(`broker: retained publish by ${name} on ${packet.topic.slice(0, 128)} delivered but not kept: the broker keeps ${this.#limits.retainedTopics} retained topics, ${this.#limits.retainedBytes} bytes`);

@@ -1,7 +1,6 @@
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { boundServer } from '../bounded-server.js';
 
-/** A client must send its request head within this, and the whole request within REQUEST_MS (408 otherwise). */
 /** Request and response bodies are held whole here (so no client's pace reaches the guest): capped. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 /**
