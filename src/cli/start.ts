@@ -2,17 +2,15 @@ import { startEdgeMode } from '../edge/index.js';
 import { startLocalMode } from '../local/index.js';
 import { createLogger, hostLabels, NO_TRACING, openTelemetry } from '../ops/index.js';
 import { readSettings } from '../settings.js';
-import { compactingWhenFragmented, fullCollection, paceCollections } from '../runtime/paced-gc.js';
+import { compacting, fullCollection, HOST_PACED_GC_CHECK_MS, paceCollections } from '../runtime/paced-gc.js';
 
 const SHUTDOWN_DEADLINE_MS = 9000;
 
 /** `wasmhost start`: the long-running host. Ends cleanly (exit 0) on SIGTERM, as IoT Edge stops modules. */
 export async function startCommand(version: string): Promise<number> {
   const settings = readSettings();
-  // First: no worker thread of this process runs yet. Paced collections compact only when one leaves the
-  // old generation fragmented: compacting at each (as the runner does) or holding the young generation
-  // cost the main thread 4-8 us a message under a telemetry burst (25 -> 30-33; BENCHMARKS.md, eighth session).
-  if (settings.pacedGc) paceCollections(compactingWhenFragmented(fullCollection()));
+  // First: no worker thread of this process runs yet. Paced collections compact (paced-gc.ts).
+  if (settings.pacedGc) paceCollections(compacting(fullCollection()), undefined, HOST_PACED_GC_CHECK_MS);
   // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT is set (off, and free, otherwise).
   const tracing = openTelemetry(process.env, { 'service.version': version, 'service.instance.id': hostLabels().instance_number });
   const log = createLogger(settings.logLevel, undefined, tracing === NO_TRACING ? undefined : (level, text) => tracing.log(level, text));

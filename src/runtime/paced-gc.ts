@@ -1,4 +1,4 @@
-import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
@@ -28,20 +28,21 @@ export const COMPACT_FLAG = '--compact-on-every-full-gc';
 
 export type Collect = () => void;
 
-/** Free space inside the old generation's pages past which the host's next paced collection compacts. */
-export const FRAGMENTED_BYTES = 4 * 1024 * 1024;
+/** How often the host's main thread looks at its heap: its old generation takes in ~3 MB a minute under telemetry. */
+export const HOST_PACED_GC_CHECK_MS = 10_000;
 
 /**
- * A full collection that compacts when the old generation's pages hold more than `fragmentedBytes` free
- * (the holes earlier collections swept and V8 did not fill), else a plain one. For the host, which does
- * not run with COMPACT_FLAG: under the SDK's traffic V8's own collections there left the freed holes in
- * place and took new pages, ~1 MB every 30 s, until one of them chose to compact minutes later (a
- * sawtooth of 11 MB in its resident memory, IoT Edge soak); compacting at every collection instead held
- * its main thread 4-8 us longer a message under a telemetry burst (BENCHMARKS.md, eighth session).
+ * A full collection that compacts the old generation, for the host, which does not run with
+ * COMPACT_FLAG. Under the SDK's traffic the host promotes ~3 MB a minute of short-lived objects; V8's
+ * own collections and plain paced ones swept them into holes and took new pages, and compacted only
+ * minutes later: the host's old generation cycled between 27 and 39 MB committed (IoT Edge soak), and
+ * the lows of that cycle crept up over hours. Compacting at each paced collection, every 10 s at most,
+ * held it at 27-34 MB, for ~30 ms of the main thread a time. Compacting at every collection V8 makes
+ * instead held the main thread 4-8 us longer a message under a telemetry burst (BENCHMARKS.md, eighth
+ * session): V8 collects far more often than this.
  */
-export function compactingWhenFragmented(collect: Collect, fragmentedBytes = FRAGMENTED_BYTES): Collect {
+export function compacting(collect: Collect): Collect {
   return () => {
-    if (oldGenerationFreeBytes() <= fragmentedBytes) return collect();
     setFlagsFromString(COMPACT_FLAG); // process-wide, but read by V8 only inside this synchronous collection
     try {
       collect();
@@ -49,12 +50,6 @@ export function compactingWhenFragmented(collect: Collect, fragmentedBytes = FRA
       setFlagsFromString('--no-compact-on-every-full-gc');
     }
   };
-}
-
-/** Bytes the old generation's pages hold free: between collections, the holes the last sweep left. */
-export function oldGenerationFreeBytes(): number {
-  const old = getHeapSpaceStatistics().find((space) => space.space_name === 'old_space');
-  return old ? old.space_size - old.space_used_size : 0;
 }
 
 /**
