@@ -37,9 +37,10 @@ export const HOST_PACED_GC_CHECK_MS = 10_000;
  * own collections and plain paced ones swept them into holes and took new pages, and compacted only
  * minutes later: the host's old generation cycled between 27 and 39 MB committed (IoT Edge soak), and
  * the lows of that cycle crept up over hours. Compacting at each paced collection, every 10 s at most,
- * held it at 27-34 MB, for ~30 ms of the main thread a time. Compacting at every collection V8 makes
- * instead held the main thread 4-8 us longer a message under a telemetry burst (BENCHMARKS.md, eighth
- * session): V8 collects far more often than this.
+ * held it at 27-34 MB. Each is one pause of the main thread, 150-290 ms for a 35 MB heap at six times
+ * the soak's load on two busy cores (twelfth session); telemetry CPU per message did not move. Compacting
+ * at every collection V8 makes instead held the main thread 4-8 us longer a message under a telemetry
+ * burst (BENCHMARKS.md, eighth session): V8 collects far more often than this.
  */
 export function compacting(collect: Collect): Collect {
   return () => {
