@@ -117,10 +117,13 @@ export class BoundedStore {
 
   /** Whether a retained publish is honoured: one without a payload always (it clears its topic), one with if it fits. */
   retains(packet: StoredPacket): boolean {
-    if (Buffer.byteLength(packet.payload ?? '') === 0) return true;
-    const before = this.#retained.get(packet.topic);
-    const fits = before !== undefined || this.#retained.size < this.#limits.retainedTopics;
-    return fits && this.#retainedBytes - (before ?? 0) + sizeOf(packet) <= this.#limits.retainedBytes;
+    return Buffer.byteLength(packet.payload ?? '') === 0 || this.#fits(this.#retained.get(packet.topic), sizeOf(packet));
+  }
+
+  /** Whether a retained message of `size` fits, in place of `before` (the size kept on its topic, if any). */
+  #fits(before: number | undefined, size: number): boolean {
+    const topicFits = before !== undefined || this.#retained.size < this.#limits.retainedTopics;
+    return topicFits && this.#retainedBytes - (before ?? 0) + size <= this.#limits.retainedBytes;
   }
 
   /** Bytes kept now: retained messages, and messages kept for clients. */
@@ -169,7 +172,7 @@ export class BoundedStore {
   #storeRetained(packet: StoredPacket): Promise<void> {
     const before = this.#retained.get(packet.topic);
     const size = sizeOf(packet);
-    if (Buffer.byteLength(packet.payload ?? '') > 0 && this.retains(packet)) {
+    if (Buffer.byteLength(packet.payload ?? '') > 0 && this.#fits(before, size)) {
       this.#retained.set(packet.topic, size);
       this.#retainedBytes += size - (before ?? 0);
       return this.#inner.storeRetained(packet);
