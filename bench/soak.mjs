@@ -8,8 +8,8 @@
 // memory by kind of mapping (malloc arenas, V8 heap pages, wasm linear memory, code; /proc smaps), and V8 heap
 // pages by their own headers, the runner's by isolate (/proc/<pid>/mem). Prints a table per mode and the least-squares slope
 // (MB per hour) after SOAK_WARMUP_MINUTES (default 10). SOAK_WORKLOADS=a,b runs only those (to tell which one a
-// growth follows); SOAK_WEB_GUEST=http-hello serves http with a reused instance; WASMHOST_PACED_GC and
-// MALLOC_CONF pass on to the module.
+// growth follows); SOAK_WEB_GUEST=http-hello serves http with a reused instance; WASMHOST_PACED_GC,
+// MALLOC_CONF and LD_PRELOAD pass on to the module.
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -128,8 +128,9 @@ async function soak(mode) {
   const desired = { schemaVersion: '1.0', workloads: workloads(spec, webPort) };
   let hub;
   const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', ...GLIBC_MALLOC_ENV }; // as the image sets it for the host (the runner preloads jemalloc where the system has it)
-  // Passed on to the module when set, to compare: WASMHOST_PACED_GC=false (V8's own schedule), MALLOC_CONF (jemalloc's options).
-  for (const name of ['WASMHOST_PACED_GC', 'MALLOC_CONF']) if (process.env[name]) env[name] = process.env[name];
+  // Passed on to the module when set, to compare: WASMHOST_PACED_GC=false (V8's own schedule), MALLOC_CONF (jemalloc's
+  // options), LD_PRELOAD (the host's allocator, which the runner then inherits; empty: glibc for the runner too).
+  for (const name of ['WASMHOST_PACED_GC', 'MALLOC_CONF', 'LD_PRELOAD']) if (process.env[name] !== undefined) env[name] = process.env[name];
   if (mode === 'edge') {
     hub = await EdgeHubEmulator.start();
     await hub.setDesired(desired);
