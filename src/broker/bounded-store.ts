@@ -70,7 +70,8 @@ interface Kept {
   readonly incoming: Map<number, number>;
 }
 
-const sizeOf = (packet: StoredPacket) => Buffer.byteLength(packet.payload ?? '') + Buffer.byteLength(packet.topic ?? '');
+const payloadBytes = (packet: StoredPacket) => Buffer.byteLength(packet.payload ?? '');
+const sizeOf = (packet: StoredPacket) => payloadBytes(packet) + Buffer.byteLength(packet.topic ?? '');
 
 /**
  * Wraps the store aedes made with the bounds above and ends the sessions of disconnected MQTT 3.1.1
@@ -117,7 +118,7 @@ export class BoundedStore {
 
   /** Whether a retained publish is honoured: one without a payload always (it clears its topic), one with if it fits. */
   retains(packet: StoredPacket): boolean {
-    return Buffer.byteLength(packet.payload ?? '') === 0 || this.#fits(this.#retained.get(packet.topic), sizeOf(packet));
+    return payloadBytes(packet) === 0 || this.#fits(this.#retained.get(packet.topic), sizeOf(packet));
   }
 
   /** Whether a retained message of `size` fits, in place of `before` (the size kept on its topic, if any). */
@@ -172,7 +173,7 @@ export class BoundedStore {
   #storeRetained(packet: StoredPacket): Promise<void> {
     const before = this.#retained.get(packet.topic);
     const size = sizeOf(packet);
-    if (Buffer.byteLength(packet.payload ?? '') > 0 && this.#fits(before, size)) {
+    if (payloadBytes(packet) > 0 && this.#fits(before, size)) {
       this.#retained.set(packet.topic, size);
       this.#retainedBytes += size - (before ?? 0);
       return this.#inner.storeRetained(packet);
