@@ -1,6 +1,6 @@
 import { Engine, GuestFatalError, type Effect, type Fatal, type WorkloadInstance, type StartOptions } from '../../dist/runtime/index.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { JEMALLOC_PATHS, runnerAllocatorEnv } from '../../dist/runtime/runner/allocator.js';
+import { JEMALLOC_CONF, JEMALLOC_PATHS, runnerAllocatorEnv } from '../../dist/runtime/runner/allocator.js';
 import { guestBytes, mallocArenas, mapsJemalloc, tempDir, waitFor } from '../helpers.js';
 
 const tmp = tempDir();
@@ -221,12 +221,15 @@ describe('runtime', () => {
   it('the runner allocates with jemalloc where the system has it (glibc kept a fragmented arena\'s high-water mark for good)', async () => {
     expect(JEMALLOC_PATHS.filter((path) => existsSync(path))).not.toEqual([]); // .ci/run installs libjemalloc2, as the image does
     await (await start('echo')).instance.stop();
-    expect(mapsJemalloc(engine.runnerStats()!.pid!)).toBe(true);
+    const pid = engine.runnerStats()!.pid!;
+    expect(mapsJemalloc(pid)).toBe(true);
+    // One arena (allocator.ts): the environment the runner process started with.
+    expect(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')).toContain(`MALLOC_CONF=${JEMALLOC_CONF}`);
   });
 
   it("an operator's LD_PRELOAD wins over jemalloc; without the library the runner keeps glibc, two arenas", () => {
     const jemalloc = runnerAllocatorEnv({}, () => true);
-    expect(jemalloc).toMatchObject({ LD_PRELOAD: JEMALLOC_PATHS[0], MALLOC_ARENA_MAX: '2' });
+    expect(jemalloc).toMatchObject({ LD_PRELOAD: JEMALLOC_PATHS[0], MALLOC_ARENA_MAX: '2', MALLOC_CONF: 'narenas:1' });
     expect(runnerAllocatorEnv({ LD_PRELOAD: '/opt/tcmalloc.so' }, () => true)).not.toHaveProperty('LD_PRELOAD');
     expect(runnerAllocatorEnv({}, () => false)).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' });
   });
