@@ -16,7 +16,7 @@ import { freePort } from '../test-support/free-port.mjs';
 import { moduleRss } from '../test-support/process-tree.mjs';
 import { metricReader } from './metrics.mjs';
 import { GLIBC_MALLOC_ENV } from '../dist/runtime/runner/allocator.js';
-import { median, owned, report, settle } from './stats.mjs';
+import { median, moduleEnv, owned, report, settle } from './stats.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const PHASE_MS = Number(process.env.HOSTILE_PHASE_SECONDS ?? 60) * 1000;
@@ -156,11 +156,11 @@ export async function hostileBench() {
   const [metricsPort, webPort, mqttPort] = [await freePort(), await freePort(), await freePort()];
   const desiredFile = join(dir, 'desired.json');
   writeFileSync(desiredFile, desired(webPort, false));
-  const env = {
+  const env = moduleEnv({
     PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_DESIRED_FILE: desiredFile, WASMHOST_ALLOW_UNPINNED: 'true',
     WASMHOST_METRICS_PORT: String(metricsPort), WASMHOST_ADMIN_PORT: '0', WASMHOST_MQTT_PORT: String(mqttPort), WASMHOST_MQTT_WS_PORT: '0',
     WASMHOST_MQTT_ALLOW_ANONYMOUS: 'true', RuntimeLogLevel: 'error', ...GLIBC_MALLOC_ENV, // as the image sets it for the host
-  };
+  });
   const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], { env, stdio: 'ignore' }));
   try {
     await settle(10_000); // started and warm

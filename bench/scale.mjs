@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { treeCpuSeconds, treeRssMb } from '../test-support/process-tree.mjs';
 import { guest } from './edge.mjs';
-import { owned, settle } from './stats.mjs';
+import { moduleEnv, owned, settle } from './stats.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const WINDOW_S = Number(process.env.SCALE_WINDOW_SECONDS ?? 20);
@@ -29,10 +29,10 @@ async function measure(kind, count) {
     workloads[`w${i}`] = { ...source, timerMs: 1000, ...(kind === 'js' ? { config: { machine: `m${i}` }, limits: { memoryMb: 64 } } : { limits: { memoryMb: 16 } }) };
   }
   writeFileSync(join(dir, 'desired.json'), JSON.stringify({ schemaVersion: '1.0', workloads }));
-  const env = {
+  const env = moduleEnv({
     PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_DESIRED_FILE: join(dir, 'desired.json'), WASMHOST_ADMIN_PORT: '0',
     WASMHOST_METRICS_PORT: '0', WASMHOST_MQTT_PORT: '0', WASMHOST_MQTT_WS_PORT: '0', RuntimeLogLevel: 'warning',
-  };
+  });
   // The compile cache is filled first (as on a device after its first start): the transpiler process,
   // ~100-250 MB while it lives, is not part of the steady state measured here.
   spawnSync(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'inspect', join(dir, source.source.slice('file://'.length))], { env, stdio: 'ignore' });

@@ -9,7 +9,7 @@
 // pages by their own headers, the runner's by isolate (/proc/<pid>/mem). Prints a table per mode and the least-squares slope
 // (MB per hour) after SOAK_WARMUP_MINUTES (default 10). SOAK_WORKLOADS=a,b runs only those (to tell which one a
 // growth follows); SOAK_WEB_GUEST=http-hello serves http with a reused instance; WASMHOST_PACED_GC,
-// MALLOC_CONF and LD_PRELOAD pass on to the module.
+// MALLOC_CONF and LD_PRELOAD pass on to the module (moduleEnv).
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { EdgeHubEmulator } from '../test-support/edgehub/emulator.mjs';
 import { freePort } from '../test-support/free-port.mjs';
 import { moduleRss, rssByKind, v8Heaps } from '../test-support/process-tree.mjs';
-import { owned } from './stats.mjs';
+import { moduleEnv, owned } from './stats.mjs';
 import { metricReader } from './metrics.mjs';
 import { GLIBC_MALLOC_ENV } from '../dist/runtime/runner/allocator.js';
 
@@ -127,10 +127,8 @@ async function soak(mode) {
   const [metricsPort, webPort] = [await freePort(), await freePort()];
   const desired = { schemaVersion: '1.0', workloads: workloads(spec, webPort) };
   let hub;
-  const env = { PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', ...GLIBC_MALLOC_ENV }; // as the image sets it for the host (the runner preloads jemalloc where the system has it)
-  // Passed on to the module when set, to compare: WASMHOST_PACED_GC=false (V8's own schedule), MALLOC_CONF (jemalloc's
-  // options), LD_PRELOAD (the host's allocator, which the runner then inherits; empty: glibc for the runner too).
-  for (const name of ['WASMHOST_PACED_GC', 'MALLOC_CONF', 'LD_PRELOAD']) if (process.env[name] !== undefined) env[name] = process.env[name];
+  // glibc's settings as the image sets them for the host (the runner preloads jemalloc where the system has it).
+  const env = moduleEnv({ PATH: process.env.PATH, WASMHOST_DATA_DIR: dir, WASMHOST_METRICS_PORT: String(metricsPort), RuntimeLogLevel: 'warning', ...GLIBC_MALLOC_ENV });
   if (mode === 'edge') {
     hub = await EdgeHubEmulator.start();
     await hub.setDesired(desired);

@@ -15,6 +15,16 @@ export function report(title, rows) {
   return [`### ${title}`, '', '| measure | wasmhost (median) | baseline, same run | ratio |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`), ''].join('\n');
 }
 
+/**
+ * The module's environment for a benchmark, with what the operator set to compare passed on when set:
+ * WASMHOST_PACED_GC=false (V8's own schedule), MALLOC_CONF (jemalloc's options; the operator's replaces the
+ * runner's own), LD_PRELOAD (the host's allocator, which the runner then inherits; empty: glibc for both).
+ */
+export function moduleEnv(env) {
+  for (const name of ['WASMHOST_PACED_GC', 'MALLOC_CONF', 'LD_PRELOAD']) if (process.env[name] !== undefined) env[name] = process.env[name];
+  return env;
+}
+
 /** Module processes a benchmark started: ended with it, even when it is interrupted (Ctrl-C, kill). */
 const started = new Set();
 for (const signal of ['SIGINT', 'SIGTERM']) {
