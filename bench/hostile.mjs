@@ -161,7 +161,8 @@ export async function hostileBench() {
     WASMHOST_METRICS_PORT: String(metricsPort), WASMHOST_ADMIN_PORT: '0', WASMHOST_MQTT_PORT: String(mqttPort), WASMHOST_MQTT_WS_PORT: '0',
     WASMHOST_MQTT_ALLOW_ANONYMOUS: 'true', RuntimeLogLevel: 'error', ...GLIBC_MALLOC_ENV, // as the image sets it for the host
   });
-  const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], { env, stdio: 'ignore' }));
+  // The module's errors go to the bench's stderr: a failed read or a crash is explained there.
+  const child = owned(spawn(process.execPath, [join(ROOT, 'dist/cli/wasmhost.cjs'), 'start'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
   try {
     await settle(10_000); // started and warm
     const calm = await measure(child, metricsPort, PHASE_MS);
