@@ -116,10 +116,12 @@ describe('IoT Edge mode', () => {
     const v1 = reportedWorkloads().beta!;
     const failing = (name: string) => ({ source: `file://wasm/${name}.wasm`, sha256: guestBytes(name).digest, timerMs: 100, inputs: ['sensors'] });
     let version = await hub.patchDesired({ workloads: { beta: failing('init-fails') } });
-    await waitFor('init failure reported', () => hub.reported.host?.appliedDesiredVersion === version && (reportedWorkloads().beta as any)?.rolledBackFrom?.digest === `sha256:${guestBytes('init-fails').digest}`);
+    // Each new version is pulled and compiled first (~2 s under busy cores), like the graph below: CI runs this
+    // beside races.test's busy processes, where 15 s was once too short.
+    await waitFor('init failure reported', () => hub.reported.host?.appliedDesiredVersion === version && (reportedWorkloads().beta as any)?.rolledBackFrom?.digest === `sha256:${guestBytes('init-fails').digest}`, 30_000);
     expect(reportedWorkloads().beta).toMatchObject({ status: 'running', digest: v1.digest, since: v1.since });
     version = await hub.patchDesired({ workloads: { beta: failing('trap') } });
-    await waitFor('rolled back after the crash', () => (reportedWorkloads().beta as any)?.rolledBackFrom?.digest === `sha256:${guestBytes('trap').digest}` && reportedWorkloads().beta?.status === 'running');
+    await waitFor('rolled back after the crash', () => (reportedWorkloads().beta as any)?.rolledBackFrom?.digest === `sha256:${guestBytes('trap').digest}` && reportedWorkloads().beta?.status === 'running', 30_000);
     expect(reportedWorkloads().beta).toMatchObject({ digest: v1.digest, rolledBackFrom: { reason: expect.stringMatching(/^trap/) } });
     await hub.patchDesired({ workloads: { beta: workload({ inputs: ['sensors'] }) } }); // back to the working spec: accepted as is
     await waitFor('beta running', () => reportedWorkloads().beta?.status === 'running');
