@@ -125,7 +125,7 @@ describe('IoT Edge mode', () => {
     expect(reportedWorkloads().beta).toMatchObject({ digest: v1.digest, rolledBackFrom: { reason: expect.stringMatching(/^trap/) } });
     await hub.patchDesired({ workloads: { beta: workload({ inputs: ['sensors'] }) } }); // back to the working spec: accepted as is
     await waitFor('beta running', () => reportedWorkloads().beta?.status === 'running');
-  });
+  }, 80_000); // above its waits together (30 + 30 + 15 s), so a slow step fails with its own name
 
   it('answers every direct method, with its 400 and 404 paths', async () => {
     expect(await hub.invokeMethod('ping')).toMatchObject({ status: 200, payload: { version: '0.1.0', uptimeSeconds: expect.any(Number) } });
