@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { join } from 'node:path';
 import { EdgeHubEmulator } from '../../test-support/edgehub/emulator.mjs';
-import { CLI, freePort, guestBytes, guestPath, ROOT, sampleValue, scrape, tempDir, waitFor } from '../helpers.js';
+import { CLI, freePort, guestBytes, guestPath, ROOT, sampleValue, scrape, tempDir, waitFor as poll } from '../helpers.js';
 
 const tmp = tempDir();
 const dataDir = join(tmp.path, 'data');
@@ -18,6 +18,9 @@ const echo = guestBytes('echo');
 const workload = (over: Record<string, unknown> = {}) => ({ source: 'file://wasm/echo.wasm', sha256: echo.digest, timerMs: 100, ...over });
 const reportedWorkloads = () => (hub.reported.workloads ?? {}) as Record<string, { status: string; since: string; digest: string; lastError: string | null; restarts: number }>;
 const outputs = (name: string) => hub.outputs.filter((o) => o.output === name);
+/** A wait that, when it runs out, says what edgeHub last had reported and what the module last logged. */
+const waitFor = <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000) =>
+  poll(what, check, timeoutMs, () => `reported host: ${JSON.stringify(hub.reported.host)}\nreported workloads: ${JSON.stringify(reportedWorkloads())}\nthe module's last log lines:\n${logs.split('\n').slice(-60).join('\n')}`);
 
 beforeAll(async () => {
   mkdirSync(join(dataDir, 'wasm'), { recursive: true });
