@@ -32,10 +32,8 @@ export interface CompiledComponent {
  */
 export class Compiler {
   readonly #inFlight = new Map<string, Promise<CompiledComponent>>();
-  readonly #waiting = new Map<number, { resolve: (m: CompiledMeta) => void; reject: (e: Error) => void }>();
-  #worker: ChildProcess | undefined;
+  #transpiler: Transpiler | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
-  #nextId = 1;
 
   constructor(private readonly cacheDir: string, private readonly timeoutMs = COMPILE_TIMEOUT_MS, private readonly collectAfterCompile?: CachePolicy) {}
 
@@ -58,10 +56,9 @@ export class Compiler {
   /** Ends the transpiler process now (it starts again on the next compile). */
   async close(): Promise<void> {
     clearTimeout(this.#idleTimer);
-    const worker = this.#worker;
-    this.#worker = undefined;
-    // Nothing of its is worth waiting for: a half-written output is a temporary folder.
-    if (worker) await endChild(worker, () => worker.kill('SIGKILL'));
+    const transpiler = this.#transpiler;
+    this.#transpiler = undefined;
+    await transpiler?.end();
   }
 
   async #compileOnce(bytes: Uint8Array, digest: string, dir: string): Promise<CompiledComponent> {
@@ -83,53 +80,82 @@ export class Compiler {
 
   #request(bytes: Uint8Array, outDir: string): Promise<CompiledMeta> {
     clearTimeout(this.#idleTimer);
-    const worker = this.#ensureWorker();
-    const id = this.#nextId++;
-    holdOpen(worker, true); // a compile in progress keeps the host alive; an idle transpiler does not
-    return new Promise<CompiledMeta>((resolve, reject) => {
-      // Past the deadline the process is ended (the only way to stop a transpile); other compiles in it
-      // fail too and are retried by their workloads' restart policies.
-      const timer = setTimeout(() => {
-        if (this.#worker === worker) this.#worker = undefined;
-        worker.kill('SIGKILL');
-        reject(new Error(`the transpile did not finish within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-      const settle = <T>(fn: (value: T) => void) => (value: T) => {
-        clearTimeout(timer);
-        fn(value);
-      };
-      this.#waiting.set(id, { resolve: settle(resolve), reject: settle(reject) });
-      worker.send({ id, bytes, outDir } satisfies CompileRequest);
-    });
+    if (!this.#transpiler?.usable) this.#transpiler = new Transpiler(() => this.#idle());
+    return this.#transpiler.transpile({ bytes, outDir }, this.timeoutMs);
   }
 
-  #ensureWorker(): ChildProcess {
-    if (this.#worker) return this.#worker;
-    const worker = forkChild(fileURLToPath(new URL('./compile-worker.js', import.meta.url)), [], {
+  /** The transpiler has nothing to do: it ends unless work comes within IDLE_MS. */
+  #idle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => void this.close(), IDLE_MS).unref();
+  }
+}
+
+/**
+ * One transpiler process and the compiles sent to it. When it ends (idle, killed past a deadline,
+ * crashed), only its own compiles fail: a compile asked for meanwhile goes to a new process.
+ */
+class Transpiler {
+  readonly #process: ChildProcess;
+  readonly #waiting = new Map<number, { resolve: (m: CompiledMeta) => void; reject: (e: Error) => void }>();
+  #nextId = 1;
+  #ended = false;
+
+  constructor(private readonly onIdle: () => void) {
+    this.#process = forkChild(fileURLToPath(new URL('./compile-worker.js', import.meta.url)), [], {
       env: {},
       execArgv: [`--max-old-space-size=${COMPILE_HEAP_MB}`],
       serialization: 'advanced', // the component's bytes cross as a Uint8Array
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
-    worker.on('message', (response: CompileResponse) => {
+    this.#process.on('message', (response: CompileResponse) => {
       const waiter = this.#waiting.get(response.id);
       this.#waiting.delete(response.id);
       if (response.ok) waiter?.resolve(response.meta);
       else waiter?.reject(new Error(response.error));
-      if (this.#waiting.size === 0) {
-        holdOpen(worker, false);
-        this.#idleTimer = setTimeout(() => void this.close(), IDLE_MS).unref();
+      if (this.#waiting.size === 0 && !this.#ended) {
+        holdOpen(this.#process, false);
+        this.onIdle();
       }
     });
     const failAll = (err: Error) => {
-      if (this.#worker === worker) this.#worker = undefined;
+      this.#ended = true;
       for (const waiter of this.#waiting.values()) waiter.reject(err);
       this.#waiting.clear();
     };
-    worker.on('error', failAll);
-    worker.on('exit', (code, signal) => failAll(new Error(`the transpiler process ended (${signal ?? `exit code ${code}`})`)));
-    this.#worker = worker;
-    return worker;
+    this.#process.on('error', failAll);
+    this.#process.on('exit', (code, signal) => failAll(new Error(`the transpiler process ended (${signal ?? `exit code ${code}`})`)));
+  }
+
+  /** False once it ended or was asked to end: the next compile starts a new one. */
+  get usable(): boolean {
+    return !this.#ended;
+  }
+
+  transpile(request: Omit<CompileRequest, 'id'>, timeoutMs: number): Promise<CompiledMeta> {
+    const id = this.#nextId++;
+    holdOpen(this.#process, true); // a compile in progress keeps the host alive; an idle transpiler does not
+    return new Promise<CompiledMeta>((resolve, reject) => {
+      // Past the deadline the process is ended (the only way to stop a transpile); other compiles in it
+      // fail too and are retried by their workloads' restart policies.
+      const timer = setTimeout(() => {
+        this.#ended = true;
+        this.#process.kill('SIGKILL');
+        reject(new Error(`the transpile did not finish within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const settle = <T>(fn: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        fn(value);
+      };
+      this.#waiting.set(id, { resolve: settle(resolve), reject: settle(reject) });
+      this.#process.send({ id, ...request } satisfies CompileRequest);
+    });
+  }
+
+  /** Nothing of its is worth waiting for: a half-written output is a temporary folder. */
+  end(): Promise<void> {
+    this.#ended = true;
+    return endChild(this.#process, () => this.#process.kill('SIGKILL'));
   }
 }
 

@@ -170,11 +170,12 @@ export class Supervisor {
     const candidate = this.#candidates.get(command.name);
     if (candidate) void candidate.stop();
     const existing = this.#workloads.get(command.name);
-    if (command.kind === 'replace' && existing?.state === 'running' && canonicalJson(existing.spec) === canonicalJson(command.spec)) {
+    // A version in service (running, or restarting by request) is updated without downtime, never just replaced.
+    if (command.kind === 'replace' && existing?.inService && canonicalJson(existing.spec) === canonicalJson(command.spec)) {
       this.#refused.delete(command.name); // back to the version that runs (after a refused update): nothing to do
       return Promise.resolve();
     }
-    if (command.kind === 'replace' && command.spec.enabled && existing?.state === 'running') return this.#update(existing, command.spec, desiredVersion);
+    if (command.kind === 'replace' && command.spec.enabled && existing?.inService) return this.#update(existing, command.spec, desiredVersion);
     return this.#lock.run(command.name, () => this.#execute(command, desiredVersion));
   }
 

@@ -77,6 +77,8 @@ export class Workload {
   #held: Array<{ call: HandlerCall; resolve: (value: string | undefined) => void; reject: (err: unknown) => void }> | undefined;
   /** hold() had to stop the instance: release() without a successor starts it again. */
   #stoppedForHold = false;
+  /** It reached running and has neither failed nor been stopped since (see inService). */
+  #upright = false;
   /** Settles once the last instance stopped is gone (see #stopInstance). */
   #lastStop: Promise<void> = Promise.resolve();
   /** Set when this version stays (or came back) because a newer one failed: that version, and why. */
@@ -105,6 +107,15 @@ export class Workload {
 
   get digest(): string | null {
     return this.#digest;
+  }
+
+  /**
+   * Running, or being started again after it ran, neither failing nor stopped since (an operator's
+   * restart, a bystander's, a hold's): a version an update must not lose. Not one that is failing,
+   * stopped, or has never run.
+   */
+  get inService(): boolean {
+    return this.#state === 'running' || ((this.#state === 'pulling' || this.#state === 'starting') && this.#upright);
   }
 
   /** The cached blobs the version last pulled was made of (a graph has several). */
@@ -194,6 +205,7 @@ export class Workload {
     this.#generation++;
     this.#candidate?.reject(new WasmhostError('WH_ERR_SUPERSEDED', `${this.name}: this version was stopped before it ran`));
     this.#candidate = undefined;
+    this.#upright = false;
     await this.#stopInstance();
     this.#setState('stopped');
   }
@@ -395,6 +407,7 @@ export class Workload {
 
   #exited(clean: boolean, reason: FailureReason, code: number | null, text: string): void {
     this.#instance = undefined;
+    this.#upright = false;
     this.#output.instanceEnded();
     clearInterval(this.#tickTimer);
     this.#lastExit = { reason, code };
@@ -423,6 +436,7 @@ export class Workload {
     void this.#stopInstance();
     this.#meter.failed(reason);
     this.#lastError = cut(`${reason}: ${message}`);
+    this.#upright = false;
     if (retryable) return this.#exited(false, reason, code, this.#lastError);
     this.#lastExit = { reason, code };
     this.logs.push('error', this.#lastError);
@@ -454,6 +468,7 @@ export class Workload {
   #setState(state: WorkloadState, at = this.#ctx.now()): void {
     if (state !== this.#state) this.#since = at;
     this.#state = state;
+    if (state === 'running') this.#upright = true;
     if (state === 'running' && this.#blobs.length) this.#ctx.healthy(this.name, this.#blobs);
     if (state === 'running' && this.#candidate) {
       this.#candidate.resolve();

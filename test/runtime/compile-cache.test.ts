@@ -90,6 +90,16 @@ describe('a real compiler', () => {
     await compiler.close();
   }, 60_000);
 
+  it('a compile asked for while the idle transpiler is ending goes to a new one and succeeds', async () => {
+    const compiler = new Compiler(freshDir());
+    await compiler.compile(echo.bytes, echo.digest);
+    const ending = compiler.close(); // what the idle timer does; until the fix, its exit failed the next compile too
+    const made = await compiler.compile(hello.bytes, hello.digest);
+    expect(made.meta.exports.length).toBeGreaterThan(0);
+    await ending;
+    await compiler.close();
+  }, 60_000);
+
   it('with no supervisor, collects after each new entry and keeps the one just made', async () => {
     const dir = freshDir();
     const compiler = new Compiler(dir, undefined, { ...KEEP_RECENT, keepRecent: 0 });

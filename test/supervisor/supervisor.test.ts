@@ -252,6 +252,25 @@ describe('supervisor lifecycle', () => {
     await apply({});
   });
 
+  it('an update that arrives while the operator restarts the running version is still an update: one failing init is refused, the previous one runs on', async () => {
+    await apply({ app: { source: 'file://echo.wasm', timerMs: 50 } });
+    await waitFor('v1 running', () => status('app')?.status === 'running');
+    const v1 = status('app')!;
+    await supervisor.restart('app');
+    expect(status('app')?.status).toBe('pulling'); // until the fix, this made the update a plain replace
+    await apply({ app: { source: 'file://init-fails.wasm', timerMs: 50 } });
+    await waitFor('v1 running again', () => status('app')?.status === 'running');
+    expect(status('app')).toMatchObject({ digest: v1.digest, restarts: 0, rolledBackFrom: { reason: expect.stringContaining('not configured') } });
+    const ticks = bodies('app', 'ticks').length;
+    await waitFor('v1 ticking', () => bodies('app', 'ticks').length > ticks + 2);
+
+    await supervisor.stop('app'); // stopped by the operator: not in service, so a new spec replaces it outright
+    await apply({ app: { source: 'file://init-fails.wasm', timerMs: 50, config: { v: '2' } } });
+    await waitFor('the new version failing in its place', () => status('app')?.lastExitReason === 'init-failed');
+    expect(status('app')?.digest).not.toBe(v1.digest);
+    await apply({});
+  });
+
   it('updates a stateful workload under load without losing a kv write: the old version holds while the new one starts', async () => {
     const filter = (threshold: string) => ({ source: 'file://threshold-filter.wasm', subscribe: ['line/+/temperature'], config: { threshold }, limits: { memoryMb: 128, messagesPerSecond: 10_000 } });
     await apply({ kvf: filter('0') });
