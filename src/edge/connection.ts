@@ -32,6 +32,8 @@ export class EdgeConnection {
   #opening: ModuleLink | undefined;
   #stopped = false;
   #connecting: Promise<void> | undefined;
+  /** A twin read to try again: one that failed on a link still up would otherwise leave the desired state stale. */
+  #rereadTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly handlers: ConnectionHandlers,
@@ -53,6 +55,7 @@ export class EdgeConnection {
   /** Closes the link now; a connection attempt in progress closes its own link when it sees the stop. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    clearTimeout(this.#rereadTimer);
     const link = this.#link;
     this.#link = undefined;
     await link?.close();
@@ -88,25 +91,37 @@ export class EdgeConnection {
       } catch (err) {
         if (this.#opening === link) this.#opening = undefined;
         await link?.close();
-        const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(attempt, 20));
+        const delay = this.#delay(attempt);
         this.log.warn(`cannot connect to edgeHub (${(err as Error).message}); retrying in ${delay} ms`);
         await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)));
       }
     }
   }
 
-  /** Reads the whole twin again on the current link (a patch skipped versions). No link: the next one reads it. */
-  reread(): void {
+  /**
+   * Reads the whole twin again on the current link (a patch skipped versions); a read that fails is
+   * tried again with backoff while that link lasts. No link: the next one reads it.
+   */
+  reread(attempt = 0): void {
+    clearTimeout(this.#rereadTimer);
     const link = this.#link;
     if (!link) return;
     this.handlers.twinReadStarted();
     link.getTwin().then(
       (twin) => this.#link === link && this.handlers.twin(twin, link),
       (err: Error) => {
-        this.log.warn(`twin read failed: ${err.message}`);
         this.handlers.twinReadFailed(err);
+        if (this.#link !== link) return this.log.warn(`twin read failed: ${err.message}`);
+        const delay = this.#delay(attempt);
+        this.log.warn(`twin read failed: ${err.message}; reading it again in ${delay} ms`);
+        this.#rereadTimer = setTimeout(() => this.#link === link && this.reread(attempt + 1), delay);
       },
     );
+  }
+
+  /** The backoff before attempt `attempt + 1`: base doubling to the cap. */
+  #delay(attempt: number): number {
+    return Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(attempt, 20));
   }
 
   async #replace(link: ModuleLink, why: string): Promise<void> {

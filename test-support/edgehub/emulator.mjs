@@ -39,6 +39,8 @@ export class EdgeHubEmulator {
   twinGets = 0;
   /** Holds each twin GET response this long (the document is the one at the time of the request). */
   twinGetDelayMs = 0;
+  /** Twin GETs still to refuse with status 500 (an edgeHub that cannot read its store for a while). */
+  failTwinGets = 0;
   /** False: reported patches are taken but never answered (an edgeHub gone quiet mid-update). */
   answerReported = true;
   /** Reported patches taken and left unanswered. */
@@ -156,11 +158,14 @@ export class EdgeHubEmulator {
     return this.patchDesired(patch);
   }
 
-  /** Merges a desired patch (null deletes) and notifies the module, as IoT Hub does. */
-  async patchDesired(patch) {
+  /**
+   * Merges a desired patch (null deletes) and notifies the module, as IoT Hub does; with `announce`
+   * false the module never hears of it (a notification lost on the way).
+   */
+  async patchDesired(patch, { announce = true } = {}) {
     merge(this.#desired, patch);
     this.#desired.$version++;
-    if (this.#aedes) await this.#publish(`$iothub/twin/PATCH/properties/desired/?$version=${this.#desired.$version}`, { ...patch, $version: this.#desired.$version });
+    if (this.#aedes && announce) await this.#publish(`$iothub/twin/PATCH/properties/desired/?$version=${this.#desired.$version}`, { ...patch, $version: this.#desired.$version });
     return this.#desired.$version;
   }
 
@@ -213,6 +218,10 @@ export class EdgeHubEmulator {
       const { $version: dv, ...desired } = structuredClone(this.#desired);
       const { $version: rv, ...reported } = structuredClone(this.#reported);
       this.twinGets++;
+      if (this.failTwinGets > 0) {
+        this.failTwinGets--;
+        return void (await this.#publish(`$iothub/twin/res/500/?$rid=${rid}`, ''));
+      }
       if (this.twinGetDelayMs) await new Promise((r) => setTimeout(r, this.twinGetDelayMs));
       await this.#publish(`$iothub/twin/res/200/?$rid=${rid}`, { desired: { ...desired, $version: dv }, reported: { ...reported, $version: rv } });
     } else if (topic.startsWith('$iothub/twin/PATCH/properties/reported/')) {

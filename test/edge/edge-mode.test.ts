@@ -171,6 +171,19 @@ describe('IoT Edge mode', () => {
     await hub.patchDesired({ workloads: { route: null } });
   });
 
+  it('a patch lost on the way is found by reading the whole twin again; a read edgeHub refuses is tried again', async () => {
+    hub.failTwinGets = 2;
+    const gets = hub.twinGets;
+    await hub.patchDesired({ workloads: { lost: workload() } }, { announce: false });
+    const version = await hub.patchDesired({ workloads: { found: workload() } }); // skips the version the module missed
+    // Until the fix, the refused read left the module on the version before the lost patch for good.
+    await waitFor('both applied', () => hub.reported.host?.appliedDesiredVersion === version && reportedWorkloads().lost?.status === 'running' && reportedWorkloads().found?.status === 'running', 20_000);
+    expect(hub.twinGets - gets).toBe(3);
+    expect(logs).toMatch(/twin read failed: .*; reading it again in \d+ ms/);
+    await hub.patchDesired({ workloads: { lost: null, found: null } });
+    await waitFor('both removed', () => !('lost' in reportedWorkloads()) && !('found' in reportedWorkloads()));
+  }, 40_000);
+
   it('reconnects after edgeHub drops and restarts, re-reads the twin and applies a patch made while away', async () => {
     await hub.stop();
     const version = await hub.patchDesired({ workloads: { delta: workload() } }); // nobody connected to hear it
