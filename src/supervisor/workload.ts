@@ -181,6 +181,7 @@ export class Workload {
     this.#held = [];
     const instance = this.#instance;
     if (this.#state === 'running' && (this.#kind === 'handler' || this.#kind === 'graph') && instance && (await instance.idle(graceMs))) return;
+    if (this.#state === 'stopped') return; // the operator stopped it meanwhile: a refused update must not start it again
     this.#stoppedForHold = true;
     this.#generation++;
     await this.#stopInstance();

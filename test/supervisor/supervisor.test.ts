@@ -252,7 +252,7 @@ describe('supervisor lifecycle', () => {
     await apply({});
   });
 
-  it('an update that arrives while the operator restarts the running version is still an update: one failing init is refused, the previous one runs on', async () => {
+  it('an update that arrives while the operator restarts the running version is still an update: one failing init is refused, the previous one runs on; stopped meanwhile, it stays stopped', async () => {
     await apply({ app: { source: 'file://echo.wasm', timerMs: 50 } });
     await waitFor('v1 running', () => status('app')?.status === 'running');
     const v1 = status('app')!;
@@ -264,7 +264,15 @@ describe('supervisor lifecycle', () => {
     const ticks = bodies('app', 'ticks').length;
     await waitFor('v1 ticking', () => bodies('app', 'ticks').length > ticks + 2);
 
-    await supervisor.stop('app'); // stopped by the operator: not in service, so a new spec replaces it outright
+    // Stopped by the operator while an update pulls: the update, refused, does not start it again.
+    const refused = apply({ app: { source: 'file://init-fails.wasm', timerMs: 50, config: { v: '1' } } });
+    await supervisor.stop('app');
+    await refused;
+    expect(status('app')).toMatchObject({ status: 'stopped', digest: v1.digest });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(status('app')?.status).toBe('stopped');
+
+    // Stopped: not in service, so a new spec replaces it outright.
     await apply({ app: { source: 'file://init-fails.wasm', timerMs: 50, config: { v: '2' } } });
     await waitFor('the new version failing in its place', () => status('app')?.lastExitReason === 'init-failed');
     expect(status('app')?.digest).not.toBe(v1.digest);
