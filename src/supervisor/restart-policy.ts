@@ -29,6 +29,10 @@ export function decideAfterExit(facts: ExitFacts, settings: BackoffSettings = DE
   const restartable = facts.policy === 'always' || (facts.policy === 'on-failure' && !facts.clean);
   if (!restartable) return { action: 'stay', status: facts.clean ? 'stopped' : 'failed' };
   const restarts = facts.ranForMs >= settings.resetAfterMs ? 0 : facts.restarts;
-  const delayMs = Math.min(settings.maxMs, settings.baseMs * 2 ** Math.min(restarts, 30));
-  return { action: 'restart', delayMs, restarts: restarts + 1 };
+  return { action: 'restart', delayMs: backoffDelay(restarts, settings), restarts: restarts + 1 };
+}
+
+/** The wait before try `tries + 1`: the base, doubling with each try, up to the cap. Pure. */
+export function backoffDelay(tries: number, settings: BackoffSettings = DEFAULT_BACKOFF): number {
+  return Math.min(settings.maxMs, settings.baseMs * 2 ** Math.min(tries, 30));
 }

@@ -7,7 +7,7 @@ import { canonicalJson, diffSpecs, formatProblem, pinnedDigests, type ValidatedD
 import { KeyedLock } from './keyed-lock.js';
 import { rollbackDue, type Probation } from './probation.js';
 import { describe, plan, type Command } from './plan.js';
-import { DEFAULT_BACKOFF, type BackoffSettings } from './restart-policy.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffSettings } from './restart-policy.js';
 import { NO_METER, type TelemetrySink, type WorkloadMeter, type WorkloadSample, type WorkloadStatus, type WorkloadUsage } from '../base/index.js';
 import { topicMatches } from '../base/index.js';
 import { Workload, type WorkloadContext } from './workload.js';
@@ -74,6 +74,8 @@ export class Supervisor {
   readonly #probation = new Map<string, Probation<Workload>>();
   /** Desired specs refused (failed to start, or rolled back), by name: not tried again until they change. */
   readonly #refused = new Map<string, string>();
+  /** Updates whose blob could not be pulled (the source unreachable), by name: tried again with backoff. */
+  readonly #pullRetries = new Map<string, { readonly key: string; readonly tries: number; readonly timer: NodeJS.Timeout }>();
   readonly #probationMs: number;
   readonly #now: () => number;
   readonly #onTopicPublish: ((topic: string, msg: GuestMessage) => void) | undefined;
@@ -150,10 +152,11 @@ export class Supervisor {
 
   async #collectOnce(): Promise<void> {
     for (const name of this.#lastGood.keys()) if (!this.#workloads.has(name)) this.#lastGood.delete(name);
-    for (const name of [...this.#refused.keys(), ...this.#probation.keys()]) {
+    for (const name of [...this.#refused.keys(), ...this.#probation.keys(), ...this.#pullRetries.keys()]) {
       if (!this.#target.has(name)) {
         this.#refused.delete(name);
         this.#probation.delete(name);
+        this.#cancelPullRetry(name);
       }
     }
     const keep = new Set<string>([...this.#lastGood.values()].flat());
@@ -167,6 +170,7 @@ export class Supervisor {
 
   /** One command. A newer command for a name supersedes an update of it that is still starting. */
   #run(command: Command, desiredVersion: number | null): Promise<void> {
+    clearTimeout(this.#pullRetries.get(command.name)?.timer); // this command is the newer word
     const candidate = this.#candidates.get(command.name);
     if (candidate) void candidate.stop();
     const existing = this.#workloads.get(command.name);
@@ -187,6 +191,7 @@ export class Supervisor {
       return existing?.stop();
     }
     this.#refused.delete(command.name);
+    this.#cancelPullRetry(command.name);
     const workload = new Workload(command.spec, this.#ctx, desiredVersion);
     await existing?.stop();
     this.#workloads.set(command.name, workload);
@@ -224,20 +229,48 @@ export class Supervisor {
       await next.stop();
       existing.release();
       if (isWasmhostError(err, 'WH_ERR_SUPERSEDED')) return;
+      const failed = { digest: next.digest && `sha256:${next.digest}`, reason: errorText(err), at: new Date(this.#now()).toISOString() };
+      if (isWasmhostError(err, 'WH_ERR_FETCH_FAILED')) return existing.updateRefused(failed, this.#retryPull({ kind: 'replace', name, spec }, key, desiredVersion));
+      this.#cancelPullRetry(name);
       this.#refused.set(name, key);
-      return existing.updateRefused({ digest: next.digest && `sha256:${next.digest}`, reason: errorText(err), at: new Date(this.#now()).toISOString() });
+      return existing.updateRefused(failed);
     } finally {
       settled = true;
       if (this.#candidates.get(name) === next) this.#candidates.delete(name);
       unlock?.();
     }
     this.#refused.delete(name);
+    this.#cancelPullRetry(name);
     this.#workloads.set(name, next);
     existing.release(next);
     next.note(`update: the previous version held its calls for ${this.#now() - heldAt} ms while this one started`);
     this.#probation.set(name, { previous: existing, until: this.#now() + this.#probationMs });
     await existing.stop();
     this.#onStatusChange();
+  }
+
+  /**
+   * An update whose blob could not be pulled is tried again later, as a fresh workload's pull is: a
+   * registry or network out for a while must not leave the device on the old version for good. The
+   * wait doubles with each try of the same spec (the restart backoff); returns it.
+   */
+  #retryPull(command: Command & { kind: 'replace' }, key: string, desiredVersion: number | null): number {
+    const prior = this.#pullRetries.get(command.name);
+    const tries = prior?.key === key ? prior.tries + 1 : 0;
+    const delayMs = backoffDelay(tries, this.#ctx.backoff);
+    const again = () => {
+      const target = this.#target.get(command.name);
+      if (!target || canonicalJson(target) !== key) return; // a newer spec (or none) is planned now
+      this.#run(command, desiredVersion).catch((err: unknown) => this.#log.forWorkload(command.name).error(`update retry failed: ${errorText(err)}`));
+    };
+    const timer = setTimeout(again, delayMs);
+    this.#pullRetries.set(command.name, { key, tries, timer: timer.unref() });
+    return delayMs;
+  }
+
+  #cancelPullRetry(name: string): void {
+    clearTimeout(this.#pullRetries.get(name)?.timer);
+    this.#pullRetries.delete(name);
   }
 
   /** A workload's instance failed: within its probation window, go back to the version it replaced. */
@@ -342,6 +375,7 @@ export class Supervisor {
 
   /** Stops every workload, letting calls in flight finish within `graceMs`. */
   async shutdown(graceMs = 3000): Promise<void> {
+    for (const name of [...this.#pullRetries.keys()]) this.#cancelPullRetry(name);
     await Promise.all([...this.#candidates.values()].map((w) => w.stop()));
     await Promise.all([...this.#workloads.keys()].map((name) => this.#lock.run(name, () => this.#workloads.get(name)?.shutdown(graceMs))));
     await this.#ctx.engine.close();

@@ -229,12 +229,18 @@ export class Workload {
     this.#log.info(text);
   }
 
-  /** The running version stays because its update (`failed`) could not start; say so in the status. */
-  updateRefused(failed: RolledBack): void {
+  /**
+   * The running version stays because its update (`failed`) could not start; say so in the status.
+   * `retryInMs`: not refused for good, its pull is tried again then.
+   */
+  updateRefused(failed: RolledBack, retryInMs?: number): void {
     this.#rolledBackFrom = failed;
-    this.#lastError = cut(`update refused, still running the previous version: ${failed.reason}`);
-    this.logs.push('error', this.#lastError);
-    this.#log.error(this.#lastError);
+    const forGood = retryInMs === undefined;
+    this.#lastError = cut(forGood
+      ? `update refused, still running the previous version: ${failed.reason}`
+      : `update not pulled yet, still running the previous version: ${failed.reason}; trying again in ${retryInMs} ms`);
+    this.logs.push(forGood ? 'error' : 'warn', this.#lastError);
+    this.#log.log(forGood ? 'error' : 'warn', this.#lastError);
     this.#ctx.statusChanged(this.name);
   }
 

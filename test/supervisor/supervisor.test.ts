@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../dist/ops/index.js';
 import { validateDesired } from '../../dist/spec/index.js';
 import type { OutboundMessage, WorkloadStatus } from '../../dist/base/index.js';
-import { freePort, tempDir, waitFor } from '../helpers.js';
+import { freePort, guestBytes, tempDir, waitFor } from '../helpers.js';
 import { testSupervisor } from '../supervisor-harness.js';
 
 const tmp = tempDir();
@@ -352,6 +352,35 @@ describe('supervisor lifecycle', () => {
     expect(status('deaf')?.lastError).toMatch(/WH_ERR_LISTEN_REQUIRED.*capabilities\.listen\.port/);
     await apply({});
   }, 40_000);
+
+  it('an update whose source is down keeps the running version and is pulled again, with backoff, until the source is back', async () => {
+    let up = false;
+    let asked = 0;
+    const flaky = createServer((_req, res) => {
+      asked++;
+      if (up) res.end(guestBytes('echo').bytes);
+      else res.writeHead(503).end();
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    try {
+      await apply({ app: { source: 'file://echo.wasm', timerMs: 50 } });
+      await waitFor('v1 running', () => status('app')?.status === 'running');
+      const v1 = status('app')!;
+      const v2 = { app: { source: `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/echo.wasm`, timerMs: 50 } };
+      await supervisor.apply(validateDesired({ schemaVersion: '1.0', workloads: v2 }, { allowUnpinned: true }), 2);
+      // Until the fix, this update was refused for good: the device stayed on v1 until the spec changed again.
+      expect(status('app')).toMatchObject({ status: 'running', since: v1.since, lastError: expect.stringMatching(/^update not pulled yet, still running the previous version: .*HTTP 503.*; trying again in 100 ms$/) });
+      await waitFor('tried again, with a longer wait', () => /trying again in 200 ms$/.test(status('app')?.lastError ?? ''));
+      expect(asked).toBeGreaterThanOrEqual(6); // each try is the fetcher's own 3 attempts
+      up = true;
+      await waitFor('the update pulled and running', () => status('app')?.desiredVersion === 2 && status('app')?.status === 'running');
+      expect(status('app')).toMatchObject({ rolledBackFrom: null, lastError: null });
+    } finally {
+      await apply({});
+      flaky.closeAllConnections();
+      await new Promise((r) => flaky.close(r));
+    }
+  });
 
   it('a pull from a server that is down shows its retries in the status', async () => {
     const down = createServer((_req, res) => res.writeHead(503).end());
