@@ -51,15 +51,18 @@ const listed = async (): Promise<Listed[]> => (await hub.invokeMethod('listWorkl
 
 /** The runner: the module's one child process running the runner's entry (a transpiler may run beside it). */
 function runnerPid(): number {
-  const runners = processTree(module.child.pid!).slice(1).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runner/main.js');
-    } catch {
-      return false;
-    }
-  });
-  expect(runners).toHaveLength(1);
-  return runners[0]!;
+  const children = processTree(module.child.pid!).slice(1).map((pid) => ({ pid: pid!, cmdline: cmdline(pid!) }));
+  const runners = children.filter((c) => c.cmdline.includes('runner/main.js'));
+  if (runners.length !== 1) throw new Error(`${runners.length} runner processes among the module's: ${JSON.stringify(children)}\nits last log lines:\n${module.logs().split('\n').slice(-40).join('\n')}`);
+  return runners[0]!.pid;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '(gone)';
+  }
 }
 
 /** Message ids in a workload's outbox folders on disk (what was accepted and not yet removed). */
