@@ -1,3 +1,4 @@
+import { backoffDelay, type Backoff } from '../base/index.js';
 import type { Logger } from '../ops/index.js';
 import { ModuleLink, type TwinDocument } from './module-link.js';
 
@@ -16,10 +17,6 @@ export interface ConnectionHandlers {
   lost(): void;
 }
 
-export interface ConnectionBackoff {
-  readonly baseMs: number;
-  readonly maxMs: number;
-}
 
 /**
  * Keeps one working link to edgeHub through the SDK's gaps: every connection, the first included, is
@@ -39,7 +36,7 @@ export class EdgeConnection {
     private readonly handlers: ConnectionHandlers,
     private readonly log: Logger,
     private readonly createLink: () => Promise<ModuleLink> = () => ModuleLink.fromEnvironment(),
-    private readonly backoff: ConnectionBackoff = { baseMs: 1000, maxMs: 30_000 },
+    private readonly backoff: Backoff = { baseMs: 1000, maxMs: 30_000 },
   ) {}
 
   get link(): ModuleLink | undefined {
@@ -91,7 +88,7 @@ export class EdgeConnection {
       } catch (err) {
         if (this.#opening === link) this.#opening = undefined;
         await link?.close();
-        const delay = this.#delay(attempt);
+        const delay = backoffDelay(attempt, this.backoff);
         this.log.warn(`cannot connect to edgeHub (${(err as Error).message}); retrying in ${delay} ms`);
         await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)));
       }
@@ -112,16 +109,11 @@ export class EdgeConnection {
       (err: Error) => {
         this.handlers.twinReadFailed(err);
         if (this.#link !== link) return this.log.warn(`twin read failed: ${err.message}`);
-        const delay = this.#delay(attempt);
+        const delay = backoffDelay(attempt, this.backoff);
         this.log.warn(`twin read failed: ${err.message}; reading it again in ${delay} ms`);
         this.#rereadTimer = setTimeout(() => this.#link === link && this.reread(attempt + 1), delay);
       },
     );
-  }
-
-  /** The backoff before attempt `attempt + 1`: base doubling to the cap. */
-  #delay(attempt: number): number {
-    return Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(attempt, 20));
   }
 
   async #replace(link: ModuleLink, why: string): Promise<void> {

@@ -1,9 +1,8 @@
+import { backoffDelay, type Backoff } from '../base/index.js';
 import type { RestartPolicy } from '../spec/index.js';
 
-export interface BackoffSettings {
-  /** First wait after a failure; doubles with each restart. */
-  readonly baseMs: number;
-  readonly maxMs: number;
+/** baseMs: the first wait after a failure; doubles with each restart up to maxMs. */
+export interface BackoffSettings extends Backoff {
   /** Running this long without failing resets the restart count (edgeAgent's "intensive care"). */
   readonly resetAfterMs: number;
 }
@@ -30,9 +29,4 @@ export function decideAfterExit(facts: ExitFacts, settings: BackoffSettings = DE
   if (!restartable) return { action: 'stay', status: facts.clean ? 'stopped' : 'failed' };
   const restarts = facts.ranForMs >= settings.resetAfterMs ? 0 : facts.restarts;
   return { action: 'restart', delayMs: backoffDelay(restarts, settings), restarts: restarts + 1 };
-}
-
-/** The wait before try `tries + 1`: the base, doubling with each try, up to the cap. Pure. */
-export function backoffDelay(tries: number, settings: BackoffSettings = DEFAULT_BACKOFF): number {
-  return Math.min(settings.maxMs, settings.baseMs * 2 ** Math.min(tries, 30));
 }
