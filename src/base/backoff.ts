@@ -8,3 +8,8 @@ export interface Backoff {
 export function backoffDelay(tries: number, { baseMs, maxMs }: Backoff): number {
   return Math.min(maxMs, baseMs * 2 ** Math.min(tries, 30));
 }
+
+/** `ms` spread by ±20%, so that many devices (or workloads) retrying after one outage do not arrive together. */
+export function jittered(ms: number): number {
+  return ms * (0.8 + Math.random() * 0.4);
+}

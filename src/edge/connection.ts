@@ -1,4 +1,4 @@
-import { backoffDelay, type Backoff } from '../base/index.js';
+import { backoffDelay, jittered, type Backoff } from '../base/index.js';
 import type { Logger } from '../ops/index.js';
 import { ModuleLink, type TwinDocument } from './module-link.js';
 
@@ -16,7 +16,6 @@ export interface ConnectionHandlers {
   /** The link is gone (SDK gave up); a new one is being made. */
   lost(): void;
 }
-
 
 /**
  * Keeps one working link to edgeHub through the SDK's gaps: every connection, the first included, is
@@ -90,7 +89,7 @@ export class EdgeConnection {
         await link?.close();
         const delay = backoffDelay(attempt, this.backoff);
         this.log.warn(`cannot connect to edgeHub (${(err as Error).message}); retrying in ${delay} ms`);
-        await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)));
+        await new Promise((r) => setTimeout(r, jittered(delay)));
       }
     }
   }

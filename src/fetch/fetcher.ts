@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { backoffDelay } from '../base/index.js';
+import { backoffDelay, jittered } from '../base/index.js';
 import { isWasmhostError, WasmhostError } from '../errors.js';
 import { replaceFile } from '../replace-file.js';
 import { isPlainObject } from '../spec/index.js';
@@ -130,7 +130,7 @@ export class Fetcher {
         return await attempt();
       } catch (err) {
         if (!(err instanceof FetchError) || !err.retryable || n >= attempts) throw err;
-        const delay = Math.round(backoffDelay(n - 1, { baseMs, maxMs: Infinity }) * (0.8 + Math.random() * 0.4));
+        const delay = Math.round(jittered(backoffDelay(n - 1, { baseMs, maxMs: Infinity })));
         onRetry?.(n, err, delay);
         await new Promise((r) => setTimeout(r, delay));
       }

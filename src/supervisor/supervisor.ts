@@ -8,8 +8,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { rollbackDue, type Probation } from './probation.js';
 import { describe, plan, type Command } from './plan.js';
 import { DEFAULT_BACKOFF, type BackoffSettings } from './restart-policy.js';
-import { NO_METER, type TelemetrySink, type WorkloadMeter, type WorkloadSample, type WorkloadStatus, type WorkloadUsage } from '../base/index.js';
-import { backoffDelay, topicMatches } from '../base/index.js';
+import { backoffDelay, NO_METER, topicMatches, type TelemetrySink, type WorkloadMeter, type WorkloadSample, type WorkloadStatus, type WorkloadUsage } from '../base/index.js';
 import { Workload, type WorkloadContext } from './workload.js';
 
 /** How long an update waits for the running version's calls in flight before stopping it anyway. */
