@@ -1,6 +1,6 @@
 // Local mode's outputs are bounded: a guest naming many outputs or sending without end cannot make the
 // host hold many files open or fill the disk.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalSink } from '../../dist/local/local-sink.js';
 import { tempDir } from '../helpers.js';
@@ -31,4 +31,32 @@ it('moves a full output file aside (one older generation kept) instead of growin
   expect(statSync(`${file}.1`).size).toBeLessThanOrEqual(4096);
   expect(readdirSync(tmp.path).sort()).toEqual(['big.jsonl', 'big.jsonl.1']);
   tmp.cleanup();
+});
+
+it('writes the lines of one turn as one write per destination, in the order sent, by the next turn', async () => {
+  const tmp = tempDir();
+  const writes: string[] = [];
+  const sink = new LocalSink(tmp.path, (text) => writes.push(text));
+  for (let i = 0; i < 50; i++) sink.send(message(i % 2 ? 'odd' : 'even', `m${i}`));
+  expect(writes).toHaveLength(0);
+  await new Promise((r) => setImmediate(r));
+  expect(writes).toHaveLength(1);
+  const bodies = (text: string) => text.trim().split('\n').map((line) => (JSON.parse(line) as { body: string }).body);
+  expect(bodies(writes[0]!)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+  sink.send(message('odd', 'late'));
+  await sink.close(); // close writes what is still held
+  expect(writes).toHaveLength(2);
+  expect(bodies(readFileSync(join(tmp.path, 'odd.jsonl'), 'utf8'))).toEqual([...Array.from({ length: 25 }, (_, i) => `m${2 * i + 1}`), 'late']);
+  expect(bodies(readFileSync(join(tmp.path, 'even.jsonl'), 'utf8'))).toEqual(Array.from({ length: 25 }, (_, i) => `m${2 * i}`));
+  tmp.cleanup();
+});
+
+it('writes at once past 256 KB held, without waiting for the turn to end', () => {
+  const tmp = tempDir();
+  const writes: string[] = [];
+  const sink = new LocalSink(tmp.path, (text) => writes.push(text));
+  for (let i = 0; i < 300; i++) sink.send(message('big', 'z'.repeat(1024)));
+  expect(writes.length).toBeGreaterThanOrEqual(1);
+  expect(writes.join('').length).toBeGreaterThanOrEqual(256 * 1024);
+  return sink.close().then(tmp.cleanup);
 });
