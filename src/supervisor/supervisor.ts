@@ -228,7 +228,9 @@ export class Supervisor {
       await next.stop();
       existing.release();
       if (isWasmhostError(err, 'WH_ERR_SUPERSEDED')) return;
-      const failed = { digest: next.digest && `sha256:${next.digest}`, reason: errorText(err), at: new Date(this.#now()).toISOString() };
+      // Refused before it compiled (its pull failed, its bytes did not match): the pin is the version asked for.
+      const digest = next.digest ?? (spec.graph ? null : spec.sha256 ?? null);
+      const failed = { digest: digest && `sha256:${digest}`, reason: errorText(err), at: new Date(this.#now()).toISOString() };
       if (isWasmhostError(err, 'WH_ERR_FETCH_FAILED')) return existing.updateRefused(failed, this.#retryPull({ kind: 'replace', name, spec }, key, desiredVersion));
       this.#cancelPullRetry(name);
       this.#refused.set(name, key);

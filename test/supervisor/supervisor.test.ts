@@ -222,6 +222,7 @@ describe('supervisor lifecycle', () => {
     await apply({ stable: { source: url, sha256: 'c'.repeat(64), timerMs: 50 } });
     expect(status('stable')).toMatchObject({ status: 'running', digest: running.digest, since: running.since });
     expect(status('stable')?.lastError).toMatch(/^update refused, still running the previous version: WH_ERR_DIGEST_MISMATCH/);
+    expect(status('stable')?.rolledBackFrom).toMatchObject({ digest: `sha256:${'c'.repeat(64)}`, reason: expect.stringContaining('WH_ERR_DIGEST_MISMATCH') });
     const ticks = bodies('stable', 'ticks').length;
     await waitFor('still ticking', () => bodies('stable', 'ticks').length > ticks);
     await new Promise((r) => liar.close(r));
