@@ -41,6 +41,7 @@ interface OutputFile {
 }
 
 interface Line {
+  readonly output: string;
   readonly text: string;
   readonly bytes: number;
 }
@@ -55,9 +56,8 @@ interface Line {
 export class LocalSink implements TelemetrySink {
   /** Open files by output name; Map order is the use order (oldest first). */
   readonly #files = new Map<string, OutputFile>();
-  /** Lines not written yet, in the order sent; by output for the files. */
+  /** Lines not written yet, in the order sent. */
   #pending: Line[] = [];
-  #pendingByOutput = new Map<string, Line[]>();
   #pendingBytes = 0;
   #flushTimer: NodeJS.Timeout | undefined;
 
@@ -71,11 +71,8 @@ export class LocalSink implements TelemetrySink {
 
   send(message: OutboundMessage): void {
     const text = messageToJson(message) + '\n';
-    const line = { text, bytes: Buffer.byteLength(text) };
+    const line = { output: message.output, text, bytes: Buffer.byteLength(text) };
     this.#pending.push(line);
-    const forOutput = this.#pendingByOutput.get(message.output);
-    if (forOutput) forOutput.push(line);
-    else this.#pendingByOutput.set(message.output, [line]);
     this.#pendingBytes += line.bytes;
     if (this.#pendingBytes >= MAX_PENDING_BYTES) this.#flush();
     else this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS);
@@ -91,10 +88,10 @@ export class LocalSink implements TelemetrySink {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     if (this.#pending.length === 0) return;
-    const [lines, byOutput] = [this.#pending, this.#pendingByOutput];
-    [this.#pending, this.#pendingByOutput, this.#pendingBytes] = [[], new Map(), 0];
+    const lines = this.#pending;
+    [this.#pending, this.#pendingBytes] = [[], 0];
     this.write(joined(lines));
-    for (const [output, outputLines] of byOutput) this.#append(output, outputLines);
+    for (const [output, outputLines] of byOutput(lines)) this.#append(output, outputLines);
   }
 
   /** Writes `lines` to the output's file, a write per file generation (rotating where the cap falls). */
@@ -149,6 +146,17 @@ export class LocalSink implements TelemetrySink {
 }
 
 const joined = (lines: readonly Line[]): string => lines.map((line) => line.text).join('');
+
+/** The lines of each output, in the order sent. */
+function byOutput(lines: readonly Line[]): Map<string, Line[]> {
+  const groups = new Map<string, Line[]>();
+  for (const line of lines) {
+    const group = groups.get(line.output);
+    if (group) group.push(line);
+    else groups.set(line.output, [line]);
+  }
+  return groups;
+}
 
 function put(file: OutputFile, lines: readonly Line[], bytes: number): void {
   file.stream.write(joined(lines));
