@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FLUSH_MS, LocalSink } from '../../dist/local/local-sink.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, waitFor } from '../helpers.js';
 
 const message = (output: string, text: string) => ({ workload: 'w', digest: 'd', output, msg: { body: Buffer.from(text), contentType: 'text/plain', properties: [] as Array<[string, string]> } });
 const openFds = () => readdirSync('/proc/self/fd').length;
@@ -13,7 +13,9 @@ it('keeps at most 16 output files open however many outputs a guest names', asyn
   const sink = new LocalSink(tmp.path, () => undefined);
   const before = openFds();
   for (let i = 0; i < 200; i++) sink.send(message(`out${i}`, 'x'));
-  await new Promise((r) => setTimeout(r, 200)); // streams open asynchronously
+  // Lines wait FLUSH_MS for their write; files past the 16 are then ended, and close once their writes are
+  // done on the thread pool (seconds on two busy cores), so wait for that rather than a fixed time.
+  await waitFor('files beyond 16 closed', () => openFds() - before <= 16, 15_000, () => `${openFds() - before} open`);
   expect(openFds() - before).toBeLessThanOrEqual(16);
   await sink.close();
   expect(readdirSync(tmp.path).filter((f) => f.endsWith('.jsonl'))).toHaveLength(200);
