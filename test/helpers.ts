@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,3 +77,14 @@ export function runWithFileSizeLimit(kb: number, script: string): string {
   return child.stdout;
 }
 
+
+/**
+ * How many packet ids the copy of mqtt-packet that the last of `packages` depends on (each resolved from
+ * the one before, starting at this repo) holds in its cache of two-byte Buffers: 65,536 once it made it.
+ */
+export function packetIdsCached(packages: readonly string[]): number {
+  let at = join(ROOT, 'package.json');
+  for (const name of packages) at = createRequire(at).resolve(name);
+  const packets = createRequire(createRequire(at).resolve('mqtt-packet'));
+  return Object.keys((packets('./numbers.js') as { cache: object }).cache).length;
+}

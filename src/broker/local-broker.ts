@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { topicMatches, type GuestMessage } from '../base/index.js';
+import { topicMatches, writePacketIdsUncached, type GuestMessage } from '../base/index.js';
 import type { Logger } from '../ops/index.js';
 import type { BrokerClientSpec } from '../spec/index.js';
 import { BoundedStore, STORE_LIMITS, type StoreLimits } from './bounded-store.js';
@@ -131,6 +131,7 @@ export class LocalBroker {
 
   static async start(options: BrokerOptions): Promise<LocalBroker> {
     const limits = options.limits ?? STORE_LIMITS;
+    writePacketIdsUncached(import.meta.url, ['aedes']);
     const aedes = await Aedes.createBroker({
       maximumPacketSize: options.maxPacketBytes,
       // A subscriber that stops reading is disconnected after drainTimeout; until then deliveries to the

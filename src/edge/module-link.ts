@@ -3,6 +3,7 @@ import iotCommon from 'azure-iot-common';
 import iotDevice from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import type { Message as SdkMessage, ModuleClient as SdkModuleClient } from 'azure-iot-device';
+import { writePacketIdsUncached } from '../base/index.js';
 
 // The SDK is CommonJS: named imports type-check but fail at runtime under ESM (field notes).
 const { ModuleClient, Message, DeviceMethodRequest, DeviceMethodResponse } = iotDevice;
@@ -57,6 +58,7 @@ export class ModuleLink {
 
   /** Reads IOTEDGE_* (or EdgeHubConnectionString) and asks the workload API for the trust bundle. */
   static async fromEnvironment(): Promise<ModuleLink> {
+    writePacketIdsUncached(import.meta.url, ['azure-iot-device-mqtt', 'azure-iot-mqtt-base', 'mqtt']);
     const client = await (ModuleClient.fromEnvironment(Mqtt) as Promise<SdkModuleClient>);
     // EdgeConnection alone decides when to connect again. SDK retries would keep a closed client
     // reconnecting in the background, and two clients with one identity kick each other off edgeHub.
