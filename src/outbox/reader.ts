@@ -11,6 +11,13 @@ export interface ReaderOptions {
   delivered(count: number): void;
 }
 
+/** A record read and not yet committed; its record is let go once it is acknowledged (or dropped). */
+interface Entry {
+  readonly end: number;
+  record: OutboxRecord | undefined;
+  state: 'queued' | 'sending' | 'acked';
+}
+
 interface Segment {
   readonly fd: number;
   readonly start: number;
@@ -21,6 +28,15 @@ const RETRY_MS = 1000;
 const READ_BYTES = 256 * 1024;
 const NEWLINE = 0x0a;
 const COMMIT_MS = 100;
+/** Committed entries left at the front of #pending before they are cut off at once (one splice, not a shift each). */
+const COMMITTED_KEPT = 1024;
+/**
+ * Bytes read from the outbox and not yet committed past which the reader reads no further (it reads on
+ * as they are acknowledged). With edgeHub away the outboxes may hold up to their volume's cap (512 MB by
+ * default) on disk; parsed, all of it used to sit in the host's heap. This is two reads' worth: well
+ * over a window of small messages, and any one record (a record alone in memory is always read whole).
+ */
+const READ_AHEAD_BYTES = 2 * READ_BYTES;
 
 /**
  * The send side of one instance's outbox, in the main thread: reads records in order from where the
@@ -34,7 +50,7 @@ export class OutboxReader {
   /** The segment being read, open until the reader moves past it (a segment file is 4 MB). */
   #segment: Segment | undefined;
   readonly #chunk = Buffer.allocUnsafe(READ_BYTES);
-  readonly #pending: Array<{ end: number; record: OutboxRecord; state: 'queued' | 'sending' | 'acked' }> = [];
+  readonly #pending: Entry[] = [];
   #inFlight = 0;
   /** #pending[#head] is the oldest entry not yet committed (a deque: shifting a large array costs O(n)). */
   #head = 0;
@@ -93,7 +109,7 @@ export class OutboxReader {
 
   #read(): void {
     const written = Number(Atomics.load(this.counters, WRITTEN));
-    while (this.#readOffset < written) {
+    while (this.#readOffset < written && (this.#readOffset - this.#commit < READ_AHEAD_BYTES || this.#pending.length === this.#head)) {
       const segment = this.#segment ?? this.#openSegment();
       if (!segment) return;
       const n = readSync(segment.fd, this.#chunk, 0, Math.min(written - this.#readOffset, this.#chunk.length), this.#readOffset - segment.start);
@@ -125,7 +141,7 @@ export class OutboxReader {
       try {
         this.#pending.push({ end, record: JSON.parse(data.toString('utf8', from, nl)) as OutboxRecord, state: 'queued' });
       } catch {
-        this.#pending.push({ end, record: null as unknown as OutboxRecord, state: 'acked' }); // torn line: skip
+        this.#pending.push({ end, record: undefined, state: 'acked' }); // torn line: skip
       }
       from = nl + 1;
     }
@@ -157,9 +173,9 @@ export class OutboxReader {
     let expired = 0;
     while (this.#inFlight < this.options.window && this.#cursor < this.#pending.length) {
       const entry = this.#pending[this.#cursor++]!;
-      if (entry.state !== 'queued') continue;
+      if (entry.state !== 'queued' || !entry.record) continue;
       if (now - entry.record.t > this.options.ttlMs) {
-        entry.state = 'acked';
+        acknowledge(entry);
         expired++;
         continue;
       }
@@ -168,10 +184,10 @@ export class OutboxReader {
       this.options.send(entry.record).then(
         () => {
           this.#inFlight--;
-          entry.state = 'acked';
+          acknowledge(entry);
           this.options.delivered(1);
           this.#advance();
-          this.#pump();
+          this.poll(); // what the commit freed may be read now
         },
         () => {
           this.#inFlight--;
@@ -193,7 +209,7 @@ export class OutboxReader {
   /** Moves the commit point over the acknowledged head of the queue. */
   #advance(): void {
     while (this.#pending[this.#head]?.state === 'acked') this.#commit = this.#pending[this.#head++]!.end;
-    if (this.#head > 4096) {
+    if (this.#head > COMMITTED_KEPT) {
       this.#pending.splice(0, this.#head);
       this.#cursor -= this.#head;
       this.#head = 0;
@@ -220,4 +236,9 @@ export class OutboxReader {
       if (next && segmentStart(next) <= this.#commit) rmSync(join(this.dir, name), { force: true });
     });
   }
+}
+
+function acknowledge(entry: Entry): void {
+  entry.state = 'acked';
+  entry.record = undefined;
 }

@@ -1,11 +1,21 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Outbox, OutboxRefusal, OutboxWriter, type AckingSend } from '../../dist/outbox/index.js';
 import { bodyText } from '../../dist/base/index.js';
 import { createLogger } from '../../dist/ops/index.js';
 import { ROOT, runWithFileSizeLimit, tempDir, waitFor } from '../helpers.js';
 
 const msg = (text: string) => ({ body: Buffer.from(text), contentType: 'text/plain', properties: [['k', 'v']] as Array<[string, string]> });
+
+/** A full collection, for heap figures that count only what is kept. */
+const gc = (() => {
+  setFlagsFromString('--expose-gc');
+  const collect = runInNewContext('gc') as () => void;
+  setFlagsFromString('--no-expose-gc');
+  return collect;
+})();
 
 function setup(options: { ttlMs?: number; capBytes?: number; send: AckingSend }) {
   const tmp = tempDir();
@@ -220,4 +230,61 @@ describe('Outbox', () => {
     outbox.close();
     tmp.cleanup();
   });
+
+  it('keeps no acknowledged message in memory while its workload runs on', async () => {
+    let sent = 0;
+    const { tmp, outbox, handle, writer } = setup({ capBytes: 64 * 1024 * 1024, send: async () => void sent++ });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const body = 'y'.repeat(8192);
+    for (let i = 0; i < 4000; i++) {
+      writer.append('out', msg(body));
+      if (i % 100 === 0) outbox.notify(handle.dir);
+    }
+    outbox.notify(handle.dir);
+    await waitFor('all sent', () => sent === 4000, 10_000);
+    gc();
+    // A kept record holds its 8 KB body: up to 4096 of them were kept between cuts (here ~32 MB).
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * 1024 * 1024);
+    writer.close();
+    outbox.writerClosed(handle.dir);
+    await waitFor('folder removed', () => !existsSync(handle.dir), 5000);
+    outbox.close();
+    tmp.cleanup();
+  });
+
+  it('while edgeHub is away, holds a bounded part of a large outbox in memory, not all of it; once it is back, all of it goes out in order', async () => {
+    let away = true;
+    const seen: number[] = [];
+    const { tmp, outbox, handle, writer } = setup({
+      capBytes: 256 * 1024 * 1024,
+      send: async (m) => {
+        if (away) throw new Error('link lost');
+        seen.push(Number(bodyText(m.msg.body).slice(0, 6)));
+      },
+    });
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const filler = 'x'.repeat(160);
+    const count = 150_000; // ~40 MB of records on disk
+    for (let i = 0; i < count; i++) {
+      writer.append('out', msg(`${String(i).padStart(6, '0')}${filler}`));
+      if (i % 10_000 === 0) outbox.notify(handle.dir);
+    }
+    outbox.notify(handle.dir);
+    await new Promise((r) => setTimeout(r, 300)); // polls and failed sends meanwhile
+    gc();
+    const held = process.memoryUsage().heapUsed - before;
+    expect(outbox.unsentBytes('w')).toBeGreaterThan(35 * 1024 * 1024);
+    expect(held).toBeLessThan(8 * 1024 * 1024); // all of it parsed held ~100 MB
+    away = false;
+    writer.close();
+    outbox.writerClosed(handle.dir);
+    await waitFor('all sent', () => seen.length >= count, 60_000);
+    expect(seen.every((n, i) => n === i)).toBe(true);
+    await waitFor('folder removed', () => !existsSync(handle.dir), 5000);
+    outbox.close();
+    tmp.cleanup();
+  }, 90_000);
 });
+
