@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mqttPacketOf } from '../dist/base/index.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const GUESTS = join(ROOT, 'guest-modules', 'dist');
@@ -77,14 +78,11 @@ export function runWithFileSizeLimit(kb: number, script: string): string {
   return child.stdout;
 }
 
-
 /**
- * How many packet ids the copy of mqtt-packet that the last of `packages` depends on (each resolved from
- * the one before, starting at this repo) holds in its cache of two-byte Buffers: 65,536 once it made it.
+ * How many packet ids the copy of mqtt-packet that the last of `packages` uses (mqttPacketOf, from this
+ * repo) holds in its cache of two-byte Buffers: 65,536 once it made it.
  */
 export function packetIdsCached(packages: readonly string[]): number {
-  let at = join(ROOT, 'package.json');
-  for (const name of packages) at = createRequire(at).resolve(name);
-  const packets = createRequire(createRequire(at).resolve('mqtt-packet'));
+  const packets = createRequire(mqttPacketOf(join(ROOT, 'package.json'), packages));
   return Object.keys((packets('./numbers.js') as { cache: object }).cache).length;
 }
