@@ -2,7 +2,7 @@ import { startEdgeMode } from '../edge/index.js';
 import { startLocalMode } from '../local/index.js';
 import { createLogger, hostLabels, NO_TRACING, openTelemetry } from '../ops/index.js';
 import { readSettings } from '../settings.js';
-import { compacting, fullCollection, HOST_PACED_GC_CHECK_MS, paceCollections } from '../runtime/paced-gc.js';
+import { compacting, fullCollection, HOST_PACING, paceCollections } from '../runtime/paced-gc.js';
 
 const SHUTDOWN_DEADLINE_MS = 9000;
 
@@ -10,7 +10,7 @@ const SHUTDOWN_DEADLINE_MS = 9000;
 export async function startCommand(version: string): Promise<number> {
   const settings = readSettings();
   // First: no worker thread of this process runs yet. Paced collections compact (paced-gc.ts).
-  if (settings.pacedGc) paceCollections(compacting(fullCollection()), undefined, HOST_PACED_GC_CHECK_MS);
+  if (settings.pacedGc) paceCollections(compacting(fullCollection()), HOST_PACING);
   // OpenTelemetry export when OTEL_EXPORTER_OTLP_ENDPOINT is set (off, and free, otherwise).
   const tracing = openTelemetry(process.env, { 'service.version': version, 'service.instance.id': hostLabels().instance_number });
   const log = createLogger(settings.logLevel, undefined, tracing === NO_TRACING ? undefined : (level, text) => tracing.log(level, text));

@@ -11,10 +11,28 @@ import { runInNewContext } from 'node:vm';
  * at most.
  */
 
-/** How often an isolate looks at its heap. */
-export const PACED_GC_CHECK_MS = 30_000;
-/** Growth of the heap (and the memory it holds outside it) since the last full collection that starts one. */
-export const PACED_GC_GROWTH_BYTES = 2 * 1024 * 1024;
+/** When an isolate collects: how often it looks at its heap, and what growth since its last full collection starts one. */
+export interface Pacing {
+  readonly checkMs: number;
+  /** Growth (of the heap and the memory it holds outside it) that starts a collection at the next look. */
+  readonly growthBytes: number;
+  /**
+   * Growth that starts one once `settleMs` has passed since the last: an isolate that allocates little
+   * (a handler on a slow timer, a worker between requests) otherwise took an hour or more to reach
+   * `growthBytes`, and its garbage held new pages all that while (in the soak, runner isolates went 30+
+   * minutes without a collection, 0.3-2 MB above their live size and climbing).
+   */
+  readonly settleBytes: number;
+  readonly settleMs: number;
+}
+
+/**
+ * The runner's isolates. A settling collection is a compaction like the others (tens of milliseconds for
+ * a 10 MB heap of small objects), once per 3 minutes at most, and only in an isolate that allocates too
+ * little to reach `growthBytes` by then.
+ */
+export const RUNNER_PACING: Pacing = { checkMs: 30_000, growthBytes: 2 * 1024 * 1024, settleBytes: 256 * 1024, settleMs: 180_000 };
+
 /** The Node flag that gives every isolate of a process a `gc()`: the runner process is started with it. */
 export const EXPOSE_GC_FLAG = '--expose-gc';
 /**
@@ -28,8 +46,11 @@ export const COMPACT_FLAG = '--compact-on-every-full-gc';
 
 export type Collect = () => void;
 
-/** How often the host's main thread looks at its heap: its old generation takes in ~3 MB a minute under telemetry. */
-export const HOST_PACED_GC_CHECK_MS = 10_000;
+/**
+ * The host's main thread: its old generation takes in ~3 MB a minute under telemetry, so it looks more
+ * often; and it does not settle: a compaction pauses it 150-290 ms (below), too much for a few idle pages.
+ */
+export const HOST_PACING: Pacing = { checkMs: 10_000, growthBytes: 2 * 1024 * 1024, settleBytes: Infinity, settleMs: Infinity };
 
 /**
  * A full collection that compacts the old generation, for the host, which does not run with
@@ -77,7 +98,7 @@ function exposedGc(): Collect | undefined {
 /** Paces this isolate's collections if its process was started with EXPOSE_GC_FLAG (the runner's isolates). */
 export function paceIfExposed(): void {
   const exposed = exposedGc();
-  if (exposed) paceCollections(exposed);
+  if (exposed) paceCollections(exposed, RUNNER_PACING);
 }
 
 /**
@@ -97,19 +118,26 @@ export interface PacedCollections {
   stop(): void;
 }
 
-/** Collects every `checkMs` if the isolate holds `growthBytes` more than after its last collection (or since, if less). */
-export function paceCollections(collect: Collect, held: () => number = heldBytes, checkMs = PACED_GC_CHECK_MS, growthBytes = PACED_GC_GROWTH_BYTES): PacedCollections {
+/**
+ * Collects at a look when the isolate holds `growthBytes` more than after its last collection (or since,
+ * if less), or `settleBytes` more once `settleMs` has passed since that collection.
+ */
+export function paceCollections(collect: Collect, pacing: Pacing, held: () => number = heldBytes): PacedCollections {
   let afterLast = held();
+  let lastAt = performance.now();
   let count = 0;
   const timer = setInterval(() => {
     const now = held();
     // V8 counts freed buffers out of external memory some time after the collection that freed them.
     afterLast = Math.min(afterLast, now);
-    if (now - afterLast < growthBytes) return;
+    const grown = now - afterLast;
+    const settling = performance.now() - lastAt >= pacing.settleMs;
+    if (grown < pacing.growthBytes && !(settling && grown >= pacing.settleBytes)) return;
     collect();
     count++;
     afterLast = held();
-  }, checkMs).unref();
+    lastAt = performance.now();
+  }, pacing.checkMs).unref();
   return {
     get count() {
       return count;

@@ -1,4 +1,4 @@
-import { fullCollection, paceCollections } from '../../dist/runtime/paced-gc.js';
+import { fullCollection, paceCollections, RUNNER_PACING } from '../../dist/runtime/paced-gc.js';
 import { runnerHeapFlags } from '../../dist/runtime/runner/runner-workers.js';
 import { execFileSync } from 'node:child_process';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -21,7 +21,7 @@ describe('paced full collections', () => {
     const paced = paceCollections(() => {
       collections++;
       held = 11 * MB; // what a collection leaves: the next step counts from here
-    }, () => held, 20, 2 * MB);
+    }, { checkMs: 20, growthBytes: 2 * MB, settleBytes: Infinity, settleMs: Infinity }, () => held);
     try {
       held = 11.5 * MB;
       await sleep(120);
@@ -32,6 +32,27 @@ describe('paced full collections', () => {
       await sleep(120);
       expect(collections).toBe(1);
       expect(paced.count).toBe(1);
+    } finally {
+      paced.stop();
+    }
+  });
+
+  it('an isolate that grows slowly is collected once the settling time has passed, by its smaller step', async () => {
+    let held = 10 * MB;
+    const collectedAt: number[] = [];
+    const paced = paceCollections(() => {
+      collectedAt.push(performance.now());
+      held = 10 * MB;
+    }, { checkMs: 20, growthBytes: 2 * MB, settleBytes: MB / 4, settleMs: 300 }, () => held);
+    try {
+      held = 10.2 * MB; // under the settling step: never collected for it, however long
+      await sleep(500);
+      expect(collectedAt).toHaveLength(0);
+      held = 10.3 * MB;
+      await waitFor('a settling collection', () => collectedAt.length === 1, 2000);
+      held = 10.5 * MB; // over the step again at once, but the time counts from that collection
+      await waitFor('the next one', () => collectedAt.length === 2, 2000);
+      expect(collectedAt[1]! - collectedAt[0]!).toBeGreaterThanOrEqual(300);
     } finally {
       paced.stop();
     }
@@ -53,7 +74,7 @@ describe('paced full collections', () => {
       settled = now;
       return steady;
     }, 5000);
-    const paced = paceCollections(collect, oldBytes, 50);
+    const paced = paceCollections(collect, { ...RUNNER_PACING, checkMs: 50 }, oldBytes);
     let garbage: Array<{ i: number; s: string }> | undefined = Array.from({ length: 400_000 }, (_, i) => ({ i, s: `reading ${i}` }));
     collect(); // still referenced: moved to the old generation, where only a full collection frees it
     const holding = oldBytes();
