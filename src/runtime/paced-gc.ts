@@ -26,11 +26,14 @@ export interface Pacing {
   readonly settleMs: number;
 }
 
+/** The growth step of every isolate: the host's and the runner's differ in how often they look and whether they settle. */
+const GROWTH_STEP_BYTES = 2 * 1024 * 1024;
+
 /**
  * The runner's isolates. A settling collection is a compaction like the others, once per 3 minutes at
  * most, and only in an isolate that allocates too little to reach `growthBytes` by then.
  */
-export const RUNNER_PACING: Pacing = { checkMs: 30_000, growthBytes: 2 * 1024 * 1024, settleBytes: 256 * 1024, settleMs: 180_000 };
+export const RUNNER_PACING: Pacing = { checkMs: 30_000, growthBytes: GROWTH_STEP_BYTES, settleBytes: 256 * 1024, settleMs: 180_000 };
 
 /** The Node flag that gives every isolate of a process a `gc()`: the runner process is started with it. */
 export const EXPOSE_GC_FLAG = '--expose-gc';
@@ -49,7 +52,7 @@ export type Collect = () => void;
  * The host's main thread: its old generation takes in ~3 MB a minute under telemetry, so it looks more
  * often; and it does not settle: a compaction pauses it 150-290 ms (below), too much for a few idle pages.
  */
-export const HOST_PACING: Pacing = { checkMs: 10_000, growthBytes: 2 * 1024 * 1024, settleBytes: Infinity, settleMs: Infinity };
+export const HOST_PACING: Pacing = { checkMs: 10_000, growthBytes: GROWTH_STEP_BYTES, settleBytes: Infinity, settleMs: Infinity };
 
 /**
  * A full collection that compacts the old generation, for the host, which does not run with
